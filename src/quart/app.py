@@ -1,0 +1,1156 @@
+"""The application: Flask's sans-IO app, served over ASGI, async throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import warnings
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from datetime import timedelta
+from inspect import isasyncgen, isgenerator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from urllib.parse import quote
+
+import click
+from flask.sansio.app import App
+from flask.sansio.scaffold import setupmethod
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HyperConfig
+from werkzeug.datastructures import Authorization, Headers, ImmutableDict
+from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.routing import BuildError, MapAdapter, RequestRedirect, RoutingException
+from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.utils import cached_property
+
+from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
+from .config import Config
+from .ctx import AppContext, RequestContext, WebsocketContext
+from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
+from .helpers import get_debug_flag, send_from_directory
+from .json.provider import DefaultJSONProvider
+from .logging import create_logger
+from .routing import QuartMap, QuartRule
+from .sessions import SecureCookieSessionInterface
+from .signals import (
+    appcontext_tearing_down,
+    got_request_exception,
+    got_serving_exception,
+    got_websocket_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+    websocket_finished,
+    websocket_started,
+    websocket_tearing_down,
+)
+from .testing import QuartClient, TestApp, make_test_body_with_headers, make_test_scope
+from .testing import make_test_headers_path_and_query_string, no_op_push, sentinel
+from .typing import (
+    AfterServingCallable,
+    AfterWebsocketCallable,
+    BeforeServingCallable,
+    BeforeWebsocketCallable,
+    HeadersValue,
+    ResponseReturnValue,
+    TeardownCallable,
+    WebsocketCallable,
+    WhileServingCallable,
+)
+from .utils import MustReloadError, is_async_callable, observe_changes, restart, run_sync
+from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
+
+if TYPE_CHECKING:
+    import logging
+
+    from .typing import Scope
+
+T = TypeVar("T")
+_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+AsyncCallable = Callable[..., Awaitable[Any]]
+T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
+T_before_serving = TypeVar("T_before_serving", bound=BeforeServingCallable)
+T_before_websocket = TypeVar("T_before_websocket", bound=BeforeWebsocketCallable)
+T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
+T_websocket = TypeVar("T_websocket", bound=WebsocketCallable)
+T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
+
+
+def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class Quart(App):
+    """A web application with Flask's API, served over ASGI.
+
+    Create one per project (``app = Quart(__name__)``), register views and hooks with the
+    decorators, and serve it with ``app.run()``, ``quart run`` or any ASGI server.
+    Sync views and hooks run in a thread pool; async ones run in the event loop.
+    """
+
+    asgi_http_class = ASGIHTTPConnection
+    asgi_lifespan_class = ASGILifespan
+    asgi_websocket_class = ASGIWebsocketConnection
+    config_class = Config
+    json_provider_class = DefaultJSONProvider
+    request_class = Request
+    response_class = Response
+    websocket_class = Websocket
+    session_interface = SecureCookieSessionInterface()
+    test_app_class = TestApp
+    test_client_class = QuartClient  # type: ignore[assignment]
+    url_map_class = QuartMap
+    url_rule_class = QuartRule
+
+    default_config = ImmutableDict(
+        {
+            "APPLICATION_ROOT": "/",
+            "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5,  # seconds
+            "BODY_TIMEOUT": 60,  # seconds
+            "DEBUG": None,
+            "ENV": None,
+            "EXPLAIN_TEMPLATE_LOADING": False,
+            "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # 16 MiB
+            "MAX_COOKIE_SIZE": 4093,
+            "MAX_FORM_MEMORY_SIZE": 500_000,
+            "MAX_FORM_PARTS": 1_000,
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+            "PREFER_SECURE_URLS": False,  # https/wss when building external URLs
+            "PRESERVE_CONTEXT_ON_EXCEPTION": None,
+            "PROPAGATE_EXCEPTIONS": None,
+            "PROVIDE_AUTOMATIC_OPTIONS": True,
+            "RESPONSE_TIMEOUT": 60,  # seconds
+            "SECRET_KEY": None,
+            "SECRET_KEY_FALLBACKS": None,
+            "SEND_FILE_MAX_AGE_DEFAULT": timedelta(hours=12),
+            "SERVER_NAME": None,
+            "SESSION_COOKIE_DOMAIN": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_NAME": "session",
+            "SESSION_COOKIE_PARTITIONED": False,
+            "SESSION_COOKIE_PATH": None,
+            "SESSION_COOKIE_SAMESITE": None,
+            "SESSION_COOKIE_SECURE": False,
+            "SESSION_REFRESH_EACH_REQUEST": True,
+            "TEMPLATES_AUTO_RELOAD": None,
+            "TESTING": False,
+            "TRAP_BAD_REQUEST_ERRORS": None,
+            "TRAP_HTTP_EXCEPTIONS": False,
+            "TRUSTED_HOSTS": None,
+        }
+    )
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_url_path,
+            static_folder,
+            static_host,
+            host_matching,
+            subdomain_matching,
+            template_folder,
+            instance_path,
+            instance_relative_config,
+            root_path,
+        )
+        self.cli = click.Group(self.name)
+        self.before_serving_funcs: list[Callable[[], Awaitable[None]]] = []
+        self.after_serving_funcs: list[Callable[[], Awaitable[None]]] = []
+        self.while_serving_gens: list[WhileServingCallable] = []
+        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = (
+            defaultdict(list)
+        )
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = (
+            defaultdict(list)
+        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
+            defaultdict(list)
+        )
+        self.background_tasks: set[asyncio.Task[None]] = set()
+        self._serving_gens: list[AsyncGenerator[None, None]] = []
+        self._preserved_context: RequestContext | None = None  # for `async with client:`
+        # Per-configuration caches (see _check_setup_finished): hook chains by kind and
+        # blueprint, async forms of views, and error handlers by exception type.
+        self._hook_chains: dict[tuple[str, str | None], tuple[AsyncCallable, ...]] = {}
+        self._async_views: dict[str, tuple[Callable[..., Any], AsyncCallable]] = {}
+        self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
+
+        if self.has_static_folder:
+            if bool(static_host) != host_matching:
+                raise ValueError(
+                    "static_host is required with host_matching=True, and only then."
+                )
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=self.send_static_file,
+            )
+
+    # ----------------------------------------------------------------- set-up
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        super()._check_setup_finished(f_name)
+        self._hook_chains.clear()
+        self._async_views.clear()
+        self._error_handlers.clear()
+
+    @cached_property
+    def logger(self) -> logging.Logger:  # type: ignore[override]
+        """The app's logger, named after the app (see ``quart.logging``)."""
+        return create_logger(self)
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """The config, Quart's defaults first; ``QUART_DEBUG`` sets ``DEBUG``."""
+        root_path = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = get_debug_flag()
+        return self.config_class(root_path, defaults)
+
+    def create_jinja_environment(self) -> Any:
+        """The template environment, created on first use."""
+        from .templating import Environment
+
+        return Environment.for_app(self)
+
+    @setupmethod
+    def add_url_rule(  # type: ignore[override]
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        *,
+        methods: Any = None,
+        defaults: dict[str, Any] | None = None,
+        host: str | None = None,
+        subdomain: str | None = None,
+        is_websocket: bool = False,
+        strict_slashes: bool | None = None,
+        merge_slashes: bool | None = None,
+        **options: Any,
+    ) -> None:
+        """Connect a URL rule to a view (or a websocket handler with ``is_websocket``)."""
+        if options.pop("websocket", False):
+            is_websocket = True
+        if is_websocket:
+            if methods is not None and set(methods) - {"GET"}:
+                raise ValueError("Websocket routes accept only the GET method.")
+            methods = {"GET"}
+            provide_automatic_options = False
+        super().add_url_rule(
+            rule,
+            endpoint,
+            view_func,
+            provide_automatic_options=provide_automatic_options,
+            methods=methods,
+            defaults=defaults,
+            host=host,
+            subdomain=subdomain,
+            websocket=is_websocket,
+            strict_slashes=strict_slashes,
+            merge_slashes=merge_slashes,
+            **options,
+        )
+
+    @setupmethod
+    def websocket(self, rule: str, **options: Any) -> Callable[[T_websocket], T_websocket]:
+        """Register a websocket handler for ``rule``: ``@app.websocket("/ws")``."""
+
+        def decorator(func: T_websocket) -> T_websocket:
+            endpoint = options.pop("endpoint", None)
+            self.add_websocket(rule, endpoint, func, **options)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_websocket(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: WebsocketCallable | None = None,
+        **options: Any,
+    ) -> None:
+        """Connect a URL rule to a websocket handler."""
+        self.add_url_rule(rule, endpoint, view_func, is_websocket=True, **options)
+
+    @setupmethod
+    def before_serving(self, func: T_before_serving) -> T_before_serving:
+        """Run ``func`` once the server starts, before it accepts requests."""
+        self.before_serving_funcs.append(self.ensure_async(func))
+        return func
+
+    @setupmethod
+    def after_serving(self, func: T_after_serving) -> T_after_serving:
+        """Run ``func`` when the server shuts down, after the last request."""
+        self.after_serving_funcs.append(self.ensure_async(func))
+        return func
+
+    @setupmethod
+    def while_serving(self, func: T_while_serving) -> T_while_serving:
+        """Register an async generator function: the code before its ``yield`` runs at
+        startup, the code after it at shutdown."""
+        self.while_serving_gens.append(func)
+        return func
+
+    @setupmethod
+    def before_websocket(self, func: T_before_websocket) -> T_before_websocket:
+        """Run ``func()`` before each websocket handler; a return value refuses it."""
+        self.before_websocket_funcs[None].append(func)
+        return func
+
+    @setupmethod
+    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
+        """Run ``func(response)`` after each websocket conversation."""
+        self.after_websocket_funcs[None].append(func)
+        return func
+
+    @setupmethod
+    def teardown_websocket(self, func: T_teardown) -> T_teardown:
+        """Run ``func(exc)`` when each websocket context ends, however it ends."""
+        self.teardown_websocket_funcs[None].append(func)
+        return func
+
+    # ------------------------------------------------------ sync and async
+
+    def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+        """``func`` itself if it is async, else a wrapper running it in a thread."""
+        if is_async_callable(func):
+            return func
+        return self.sync_to_async(func)
+
+    def sync_to_async(self, func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+        """Run a sync callable in the thread pool when awaited (override to change how)."""
+        return run_sync(func)
+
+    def _chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
+        """The hooks of one kind that apply to an endpoint of ``blueprint``, in calling
+        order and in async form; built on first use, cached until set-up changes."""
+        chain = self._hook_chains.get((kind, blueprint))
+        if chain is None:
+            chain = self._build_chain(kind, blueprint)
+            self._hook_chains[(kind, blueprint)] = chain
+        return chain
+
+    def _build_chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
+        registry: dict[str | None, list[Callable[..., Any]]] = getattr(self, f"{kind}_funcs")
+        names: list[str | None] = []
+        if blueprint is not None:
+            parts = blueprint.split(".")
+            names = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        funcs: list[Callable[..., Any]] = []
+        if kind.startswith("before_"):
+            # The app's first, then outer blueprints before inner ones, in registration order.
+            for name in [None, *reversed(names)]:
+                funcs.extend(registry.get(name, ()))
+        else:
+            # Inner blueprints first, the app last, each in reverse registration order.
+            for name in [*names, None]:
+                funcs.extend(reversed(registry.get(name, ())))
+        return tuple(self.ensure_async(func) for func in funcs)
+
+    def _async_view(self, endpoint: str) -> AsyncCallable:
+        view = self.view_functions[endpoint]
+        cached = self._async_views.get(endpoint)
+        if cached is None or cached[0] is not view:
+            cached = (view, self.ensure_async(view))
+            self._async_views[endpoint] = cached
+        return cached[1]
+
+    # ------------------------------------------------------------ contexts
+
+    def app_context(self) -> AppContext:
+        """A context for this app: ``async with app.app_context(): ...``."""
+        return AppContext(self)
+
+    def request_context(self, request: Request) -> RequestContext:
+        """A context for handling ``request``."""
+        return RequestContext(self, request)
+
+    def websocket_context(self, websocket: Websocket) -> WebsocketContext:
+        """A context for handling ``websocket``."""
+        return WebsocketContext(self, websocket)
+
+    def test_request_context(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | Headers | None = None,
+        query_string: dict[str, Any] | None = None,
+        scheme: str = "http",
+        send_push_promise: Callable[[str, Headers], Awaitable[None]] = no_op_push,
+        data: str | bytes | None = None,
+        form: dict[str, str] | None = None,
+        json: Any = sentinel,
+        root_path: str = "",
+        http_version: str = "1.1",
+        scope_base: dict[str, Any] | None = None,
+        auth: Authorization | tuple[str, str] | None = None,
+        subdomain: str | None = None,
+    ) -> RequestContext:
+        """A request context for a made-up request, to test code that needs one.
+
+        ``async with app.test_request_context("/path", method="POST", json={...}):``
+        """
+        headers, path, query = make_test_headers_path_and_query_string(
+            self, path, headers, query_string, auth, subdomain
+        )
+        body, body_headers = make_test_body_with_headers(data=data, form=form, json=json)
+        headers.update(body_headers)
+        scope = make_test_scope(
+            "http", path, method, headers, query, scheme, root_path, http_version, scope_base
+        )
+        request = self.request_class(
+            method,
+            scheme,
+            path,
+            query,
+            headers,
+            root_path,
+            http_version,
+            scope,
+            max_content_length=self.config["MAX_CONTENT_LENGTH"],
+            body_timeout=self.config["BODY_TIMEOUT"],
+            send_push_promise=send_push_promise,
+        )
+        request.body = request.body_class.from_data(body)
+        return self.request_context(request)
+
+    def test_app(self) -> TestApp:
+        """The app with its lifespan run around a block: ``async with app.test_app():``."""
+        return self.test_app_class(self)
+
+    def test_client(self, use_cookies: bool = True, **kwargs: Any) -> QuartClient:
+        """A client that sends requests to this app through the ASGI interface."""
+        return self.test_client_class(self, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
+
+    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:  # type: ignore[override]
+        """The URL adapter for ``request``, or for building URLs without one (needs
+        SERVER_NAME)."""
+        if request is not None:
+            if self.config["TRUSTED_HOSTS"] is not None:
+                request.trusted_hosts = self.config["TRUSTED_HOSTS"]
+            subdomain = None
+            server_name = self.config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                subdomain = self.url_map.default_subdomain or ""
+            return self.url_map.bind_to_request(request, subdomain, server_name)  # type: ignore[attr-defined,no-any-return]
+        if self.config["SERVER_NAME"] is not None:
+            scheme = "https" if self.config["PREFER_SECURE_URLS"] else "http"
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=scheme,
+            )
+        return None
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _external: bool | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        **values: Any,
+    ) -> str:
+        """The URL of ``endpoint`` with ``values`` (see ``quart.url_for``)."""
+        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+        if ctx is not None:
+            url_adapter = ctx.url_adapter
+            blueprint = ctx._connection.blueprint
+            if endpoint[:1] == ".":
+                endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None and app_ctx.app is self:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without SERVER_NAME"
+                    " configured. Also configure APPLICATION_ROOT and PREFER_SECURE_URLS"
+                    " as needed."
+                )
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+
+        rule_websocket = self._is_websocket_endpoint(endpoint)
+        if _scheme is None and rule_websocket and _external:
+            secure = url_adapter.url_scheme in ("https", "wss")
+            _scheme = "wss" if secure else "ws"
+
+        self.inject_url_defaults(endpoint, values)
+        try:
+            url: str = url_adapter.build(
+                endpoint,
+                values,
+                method=_method,
+                url_scheme=_scheme,
+                force_external=_external,
+            )
+        except BuildError as error:
+            values.update(_anchor=_anchor, _external=_external, _method=_method, _scheme=_scheme)
+            return self.handle_url_build_error(error, endpoint, values)
+        if _anchor is not None:
+            url += "#" + quote(_anchor, safe=_ANCHOR_SAFE)
+        return url
+
+    def _is_websocket_endpoint(self, endpoint: str) -> bool:
+        rules = self.url_map._rules_by_endpoint.get(endpoint, ())
+        return bool(rules) and all(rule.websocket for rule in rules)
+
+    # ---------------------------------------------------------- dispatching
+
+    async def handle_request(
+        self,
+        request: Request,
+        send_response: Callable[[Response], Awaitable[None]] | None = None,
+    ) -> Response:
+        """Handle ``request`` from start to end and return its response.
+
+        The ASGI layer passes ``send_response``: the response is sent while the request
+        context is still active (a streamed body can use ``request``) and before teardown,
+        so the client never waits for teardown work.
+        """
+        async with self.request_context(request) as ctx:
+            try:
+                response = await self.full_dispatch_request(ctx)
+            except asyncio.CancelledError:
+                raise  # the client went away, or the server is stopping
+            except Exception as error:
+                response = await self.handle_exception(error)
+            if send_response is not None:
+                await send_response(response)
+            if request.scope.get("_quart._preserve_context", False):
+                self._preserved_context = ctx.copy()
+            return response
+
+    async def full_dispatch_request(
+        self, request_context: RequestContext | None = None
+    ) -> Response:
+        """Hooks, view and error handling for the current request; the final response."""
+        self._got_first_request = True
+        try:
+            if request_started.receivers:
+                await request_started.send_async(self)
+            result: Any = await self.preprocess_request(request_context)
+            if result is None:
+                result = await self.dispatch_request(request_context)
+        except Exception as error:
+            result = await self.handle_user_exception(error)
+        return await self.finalize_request(result, request_context)
+
+    async def preprocess_request(
+        self, request_context: RequestContext | None = None
+    ) -> ResponseReturnValue | None:
+        """URL value preprocessors, then before_request hooks; a hook's return value
+        stops the request and becomes the response."""
+        request = (request_context or request_ctx).request
+        blueprint = request.blueprint
+        if self.url_value_preprocessors:
+            names = [None, *reversed(request.blueprints)]
+            for name in names:
+                for func in self.url_value_preprocessors.get(name, ()):
+                    func(request.endpoint, request.view_args)
+        for hook in self._chain("before_request", blueprint):
+            result = await hook()
+            if result is not None:
+                return result  # type: ignore[no-any-return]
+        return None
+
+    async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
+        """Call the view the URL matched (or answer OPTIONS automatically)."""
+        request = (request_context or request_ctx).request
+        if request.routing_exception is not None:
+            self.raise_routing_exception(request)
+        rule = request.url_rule
+        assert rule is not None
+        if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return await self.make_default_options_response()
+        return await self._async_view(rule.endpoint)(**(request.view_args or {}))
+
+    def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
+        """Raise the error (404, 405 or redirect) that URL matching found."""
+        raise request.routing_exception  # type: ignore[misc]
+
+    async def make_default_options_response(self) -> Response:
+        """The response to an automatic OPTIONS request: empty, with ``Allow``."""
+        adapter = request_ctx.url_adapter
+        assert adapter is not None
+        response = self.response_class("")
+        response.allow.update(adapter.allowed_methods())
+        return response
+
+    async def finalize_request(
+        self,
+        result: Any,
+        request_context: RequestContext | None = None,
+        from_error_handler: bool = False,
+    ) -> Response:
+        """Turn the view's result into a response and run the after_request processing."""
+        response = await self.make_response(result)
+        try:
+            response = await self.process_response(response, request_context)
+            if request_finished.receivers:
+                await request_finished.send_async(self, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    async def process_response(
+        self, response: Response, request_context: RequestContext | None = None
+    ) -> Response:
+        """after_this_request functions, after_request hooks, then the session is saved."""
+        ctx = request_context or _cv_request.get()
+        for func in ctx._after_functions:
+            response = await self.ensure_async(func)(response)
+        for hook in self._chain("after_request", ctx.request.blueprint):
+            response = await hook(response)
+        session = ctx.session
+        if session is not None and not self.session_interface.is_null_session(session):
+            await self.session_interface.save_session(self, session, response)
+        return response
+
+    async def make_response(self, result: Any) -> Response:
+        """Make a response from what a view returned (see the Flask docs for the forms).
+
+        A tuple gives ``(body, status)``, ``(body, headers)`` or ``(body, status,
+        headers)``; the body may be a response, text, bytes, a dict or list (as JSON), a
+        sync or async iterable or generator (streamed), or an HTTP exception.
+        """
+        status: Any = None
+        headers: HeadersValue | None = None
+        value = result
+        if isinstance(result, tuple):
+            if len(result) == 3:
+                value, status, headers = result
+            elif len(result) == 2:
+                value, second = result
+                if isinstance(second, (Headers, dict, list)):
+                    headers = second
+                else:
+                    status = second
+            else:
+                raise TypeError(
+                    "A view returned a tuple of the wrong size. It must be (body, status),"
+                    " (body, headers) or (body, status, headers)."
+                )
+        if value is None:
+            raise TypeError(
+                f"The view for endpoint {self._current_endpoint()!r} returned None (or ended"
+                " without a return statement). It must return a response, text, bytes, a"
+                " dict or list, or a tuple."
+            )
+
+        response: Response
+        if isinstance(value, self.response_class):
+            response = value
+        elif isinstance(value, (str, bytes, bytearray)) or isgenerator(value) or isasyncgen(value):
+            response = self.response_class(value)
+        elif isinstance(value, (dict, list)):
+            response = self.json.response(value)  # type: ignore[assignment]
+        elif isinstance(value, HTTPException):
+            response = self._response_from_http_exception(value)
+        elif isinstance(value, SansIOResponse):
+            response = await self._adopt_response(value)
+        elif _is_stream(value):
+            response = self.response_class(value)
+        else:
+            raise TypeError(
+                f"The view for endpoint {self._current_endpoint()!r} returned a"
+                f" {type(value).__name__}, which is not a valid response. It must return a"
+                " response, text, bytes, a dict or list, a generator, or a tuple."
+            )
+
+        if status is not None:
+            if isinstance(status, (str, bytes)):
+                response.status = status.decode() if isinstance(status, bytes) else status
+            else:
+                response.status_code = int(status)
+        if headers:
+            response.headers.update(headers)  # type: ignore[arg-type]
+        return response
+
+    def _current_endpoint(self) -> str | None:
+        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+        return None if ctx is None else ctx._connection.endpoint
+
+    def _response_from_http_exception(self, error: HTTPException) -> Response:
+        """The response an HTTP error stands for, built as our response class."""
+        if error.response is not None:
+            if isinstance(error.response, self.response_class):
+                return error.response
+            return self._copy_response(error.response)
+        if isinstance(error, RequestRedirect):
+            response = self.response_class("", error.code)
+            response.headers["Location"] = error.new_url
+            return response
+        return self.response_class(error.get_body(), error.code, error.get_headers())
+
+    async def _adopt_response(self, response: SansIOResponse) -> Response:
+        return self._copy_response(response)
+
+    def _copy_response(self, response: Any) -> Response:
+        """Our response with the status, headers and body of a werkzeug response."""
+        data = response.get_data() if hasattr(response, "get_data") else b""
+        if asyncio.iscoroutine(data):
+            data.close()
+            raise TypeError("Cannot adopt a response whose body must be awaited.")
+        copied = self.response_class(data, response.status, Headers(response.headers))
+        return copied
+
+    # --------------------------------------------------------------- errors
+
+    def _find_error_handler(  # type: ignore[override]
+        self, e: BaseException, blueprints: list[str]
+    ) -> Callable[..., Any] | None:
+        key = (type(e), tuple(blueprints))
+        try:
+            return self._error_handlers[key]  # type: ignore[no-any-return]
+        except KeyError:
+            handler = super()._find_error_handler(e, blueprints)  # type: ignore[arg-type]
+            self._error_handlers[key] = handler
+            return handler
+
+    async def handle_http_exception(self, error: HTTPException) -> HTTPException | Response:
+        """The response for an HTTP error: its error handler's, or the error's own page."""
+        if error.code is None or isinstance(error, RoutingException):
+            return error
+        handler = self._find_error_handler(error, _current_blueprints())
+        if handler is None:
+            return error
+        return await self.ensure_async(handler)(error)  # type: ignore[no-any-return]
+
+    async def handle_user_exception(self, error: Exception) -> Any:
+        """Pass an exception from a view or hook to its handler; re-raise if none."""
+        if isinstance(error, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            error.show_exception = True
+        if isinstance(error, HTTPException) and not self.trap_http_exception(error):
+            return await self.handle_http_exception(error)
+        handler = self._find_error_handler(error, _current_blueprints())
+        if handler is None:
+            raise  # noqa: PLE0704 - called while `error` is being handled
+        return await self.ensure_async(handler)(error)
+
+    def _propagate_exceptions(self) -> bool:
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            return bool(self.testing or self.debug)
+        return bool(propagate)
+
+    async def handle_exception(self, error: Exception) -> Response:
+        """An unhandled exception in a request: signal it, then re-raise (testing, debug)
+        or log it and answer 500 through the 500 handler."""
+        server_error = await self._handle_unhandled(error, got_request_exception)
+        return await self.finalize_request(server_error, from_error_handler=True)
+
+    async def handle_websocket_exception(self, error: Exception) -> Response | None:
+        """An unhandled exception in a websocket handler: as ``handle_exception``."""
+        server_error = await self._handle_unhandled(error, got_websocket_exception)
+        return await self.finalize_websocket(server_error, from_error_handler=True)
+
+    async def _handle_unhandled(self, error: Exception, signal: Any) -> Any:
+        exc_info = sys.exc_info()
+        if signal.receivers:
+            await signal.send_async(self, exception=error)
+        if self._propagate_exceptions():
+            if exc_info[1] is error:
+                raise
+            raise error
+        self.log_exception(exc_info if exc_info[1] is error else _exc_info_of(error))
+        server_error: Any = InternalServerError(original_exception=error)
+        handler = self._find_error_handler(server_error, _current_blueprints())
+        if handler is not None:
+            server_error = await self.ensure_async(handler)(server_error)
+        return server_error
+
+    def log_exception(
+        self,
+        exc_info: tuple[type[BaseException], BaseException, TracebackType]
+        | tuple[None, None, None],
+    ) -> None:
+        """Log an unhandled exception with the request it happened in."""
+        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+        where = "" if ctx is None else f" on {ctx._connection.method} {ctx._connection.path}"
+        self.logger.error(f"Exception{where}", exc_info=exc_info)
+
+    # ------------------------------------------------------------- teardown
+
+    async def do_teardown_request(
+        self, exc: BaseException | None, request_context: RequestContext | None = None
+    ) -> None:
+        """teardown_request functions (inner blueprints first), then the signal."""
+        request = (request_context or request_ctx).request
+        for func in self._chain("teardown_request", request.blueprint):
+            await func(exc)
+        if request_tearing_down.receivers:
+            await request_tearing_down.send_async(self, exc=exc)
+
+    async def do_teardown_websocket(
+        self, exc: BaseException | None, websocket_context: WebsocketContext | None = None
+    ) -> None:
+        """teardown_websocket functions (inner blueprints first), then the signal."""
+        ctx = websocket_context or _cv_websocket.get()
+        for func in self._chain("teardown_websocket", ctx.websocket.blueprint):
+            await func(exc)
+        if websocket_tearing_down.receivers:
+            await websocket_tearing_down.send_async(self, exc=exc)
+
+    async def do_teardown_appcontext(self, exc: BaseException | None) -> None:
+        """teardown_appcontext functions (last registered first), then the signal."""
+        for func in reversed(self.teardown_appcontext_funcs):
+            await self.ensure_async(func)(exc)
+        if appcontext_tearing_down.receivers:
+            await appcontext_tearing_down.send_async(self, exc=exc)
+
+    # ------------------------------------------------------------ websockets
+
+    async def handle_websocket(
+        self, websocket: Websocket
+    ) -> Response | None:
+        """Handle a websocket connection from start to end.
+
+        Returns a response to send instead of accepting (a refusal), or None.
+        """
+        async with self.websocket_context(websocket) as ctx:
+            try:
+                return await self.full_dispatch_websocket(ctx)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                return await self.handle_websocket_exception(error)
+
+    async def full_dispatch_websocket(
+        self, websocket_context: WebsocketContext | None = None
+    ) -> Response | None:
+        """Hooks, handler and error handling for the current websocket."""
+        self._got_first_request = True
+        try:
+            if websocket_started.receivers:
+                await websocket_started.send_async(self)
+            result: Any = await self.preprocess_websocket(websocket_context)
+            if result is None:
+                result = await self.dispatch_websocket(websocket_context)
+        except Exception as error:
+            result = await self.handle_user_exception(error)
+        return await self.finalize_websocket(result, websocket_context)
+
+    async def preprocess_websocket(
+        self, websocket_context: WebsocketContext | None = None
+    ) -> ResponseReturnValue | None:
+        """URL value preprocessors, then before_websocket hooks."""
+        websocket = (websocket_context or _cv_websocket.get()).websocket
+        if self.url_value_preprocessors:
+            for name in [None, *reversed(websocket.blueprints)]:
+                for func in self.url_value_preprocessors.get(name, ()):
+                    func(websocket.endpoint, websocket.view_args)
+        for hook in self._chain("before_websocket", websocket.blueprint):
+            result = await hook()
+            if result is not None:
+                return result  # type: ignore[no-any-return]
+        return None
+
+    async def dispatch_websocket(
+        self, websocket_context: WebsocketContext | None = None
+    ) -> ResponseReturnValue | None:
+        """Call the websocket handler the URL matched."""
+        websocket = (websocket_context or _cv_websocket.get()).websocket
+        if websocket.routing_exception is not None:
+            self.raise_routing_exception(websocket)
+        rule = websocket.url_rule
+        assert rule is not None
+        return await self._async_view(rule.endpoint)(**(websocket.view_args or {}))  # type: ignore[no-any-return]
+
+    async def finalize_websocket(
+        self,
+        result: ResponseReturnValue | None,
+        websocket_context: WebsocketContext | None = None,
+        from_error_handler: bool = False,
+    ) -> Response | None:
+        """Make a response from the handler's result (if any) and post-process it."""
+        response = None if result is None else await self.make_response(result)
+        try:
+            response = await self.postprocess_websocket(response, websocket_context)
+            if websocket_finished.receivers:
+                await websocket_finished.send_async(self, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Websocket finalizing failed with an error")
+        return response
+
+    async def postprocess_websocket(
+        self, response: Response | None, websocket_context: WebsocketContext | None = None
+    ) -> Response | None:
+        """after_this_websocket functions, after_websocket hooks, session save."""
+        ctx = websocket_context or _cv_websocket.get()
+        for func in ctx._after_functions:
+            response = await self.ensure_async(func)(response)
+        for hook in self._chain("after_websocket", ctx.websocket.blueprint):
+            response = await hook(response)
+        session = ctx.session
+        if session is not None and not self.session_interface.is_null_session(session):
+            await self.session_interface.save_session(self, session, response)
+        return response
+
+    # -------------------------------------------------------------- serving
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """The ASGI entry point; calls ``self.asgi_app`` so that middleware can wrap it."""
+        await self.asgi_app(scope, receive, send)
+
+    async def asgi_app(self, scope: Scope, receive: Any, send: Any) -> None:
+        """The ASGI application proper: ``app.asgi_app = Middleware(app.asgi_app)``."""
+        kind = scope["type"]
+        if kind == "http":
+            await self.asgi_http_class(self, scope)(receive, send)
+        elif kind == "websocket":
+            await self.asgi_websocket_class(self, scope)(receive, send)
+        elif kind == "lifespan":
+            await self.asgi_lifespan_class(self, scope)(receive, send)
+        else:
+            raise RuntimeError(f"The ASGI scope type {kind!r} is not supported.")
+
+    async def startup(self) -> None:
+        """Run before_serving functions and the first half of while_serving generators."""
+        try:
+            async with self.app_context():
+                for func in self.before_serving_funcs:
+                    await func()
+                for gen_func in self.while_serving_gens:
+                    gen = gen_func()
+                    await gen.__anext__()
+                    self._serving_gens.append(gen)
+        except Exception as error:
+            await self._serving_failed(error)
+            raise
+
+    async def shutdown(self) -> None:
+        """Run after_serving functions and the rest of while_serving generators."""
+        try:
+            async with self.app_context():
+                for func in self.after_serving_funcs:
+                    await func()
+                gens, self._serving_gens = self._serving_gens, []
+                for gen in reversed(gens):
+                    try:
+                        await gen.__anext__()
+                    except StopAsyncIteration:
+                        continue
+                    await gen.aclose()
+                    raise RuntimeError(
+                        "A while_serving generator yielded more than once; it must yield"
+                        " exactly once."
+                    )
+        except Exception as error:
+            await self._serving_failed(error)
+            raise
+
+    async def _serving_failed(self, error: Exception) -> None:
+        if got_serving_exception.receivers:
+            await got_serving_exception.send_async(self, exception=error)
+        self.log_exception(_exc_info_of(error))
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        use_reloader: bool = True,
+        loop: asyncio.AbstractEventLoop | None = None,
+        ca_certs: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Serve the app with hypercorn until interrupted (for development).
+
+        ``use_reloader`` restarts the process when a loaded module's file changes. In
+        production run an ASGI server (hypercorn, uvicorn, granian) directly.
+        """
+        if kwargs:
+            warnings.warn(
+                f"app.run() ignores these arguments: {', '.join(kwargs)}. Configure hypercorn"
+                " directly for them.",
+                stacklevel=2,
+            )
+        if "QUART_DEBUG" in os.environ:
+            self.debug = get_debug_flag()
+        if debug is not None:
+            self.debug = debug
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.set_debug(bool(self.debug))
+
+        shutdown_event = asyncio.Event()
+
+        def stop(*_: Any) -> None:
+            shutdown_event.set()
+
+        for name in ("SIGINT", "SIGTERM"):
+            try:
+                loop.add_signal_handler(getattr(signal, name), stop)
+            except NotImplementedError:  # pragma: no cover - not on Windows
+                signal.signal(getattr(signal, name), stop)
+
+        server_host, _, server_port = (self.config.get("SERVER_NAME") or "").partition(":")
+        host = host or server_host or "127.0.0.1"
+        port = port or int(server_port or 5000)
+        scheme = "https" if certfile and keyfile else "http"
+        print(f" * Serving Quart app '{self.name}'")  # noqa: T201
+        print(f" * Debug mode: {bool(self.debug)}")  # noqa: T201
+        print(" * Please use an ASGI server (e.g. hypercorn) directly in production")  # noqa: T201
+        print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")  # noqa: T201
+
+        server = self.run_task(
+            host, port, debug, ca_certs, certfile, keyfile, shutdown_trigger=shutdown_event.wait
+        )
+        tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
+        if use_reloader:
+            tasks.append(loop.create_task(observe_changes(shutdown_event)))
+        must_reload = False
+        try:
+            loop.run_until_complete(asyncio.gather(*tasks))
+        except MustReloadError:
+            must_reload = True
+        finally:
+            try:
+                _cancel_all_tasks(loop)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
+        if must_reload:
+            restart()
+
+    def run_task(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        debug: bool | None = None,
+        ca_certs: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
+    ) -> Coroutine[None, None, None]:
+        """A coroutine that serves the app with hypercorn when awaited."""
+        config = HyperConfig()
+        config.access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(D)s'
+        config.accesslog = "-"
+        config.errorlog = "-"
+        config.bind = [f"{host}:{port}"]
+        config.ca_certs = ca_certs
+        config.certfile = certfile
+        config.keyfile = keyfile
+        if debug is not None:
+            self.debug = debug
+        return serve(self, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ files
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """The cache max-age for files sent by ``send_file`` (``SEND_FILE_MAX_AGE_DEFAULT``)."""
+        value = self.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return int(value)
+
+    async def send_static_file(self, filename: str) -> Response:
+        """The view of the ``static`` endpoint: a file from the static folder."""
+        if not self.has_static_folder:
+            raise RuntimeError("The app has no static folder.")
+        max_age = self.get_send_file_max_age(filename)
+        return await send_from_directory(
+            cast(str, self.static_folder), filename, max_age=max_age
+        )
+
+    async def open_resource(self, path: str, mode: str = "rb") -> Any:
+        """Open a file relative to the app's root path, in a thread (returns the file)."""
+        if mode not in {"r", "rb", "rt"}:
+            raise ValueError("Resources can only be opened for reading.")
+        full = os.path.join(self.root_path, path)
+        return await run_sync(open)(full, mode)
+
+    async def open_instance_resource(self, path: str, mode: str = "rb") -> Any:
+        """Open a file relative to the app's instance folder, in a thread."""
+        full = os.path.join(self.instance_path, path)
+        return await run_sync(open)(full, mode)
+
+    def make_shell_context(self) -> dict[str, Any]:
+        """The names ``quart shell`` starts with: app, g and the shell context processors'."""
+        from .globals import g
+
+        context: dict[str, Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            context.update(processor())
+        return context
+
+
+def _current_blueprints() -> list[str]:
+    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+    return [] if ctx is None else ctx._connection.blueprints
+
+
+def _exc_info_of(
+    error: BaseException,
+) -> tuple[type[BaseException], BaseException, TracebackType]:
+    return (type(error), error, error.__traceback__)  # type: ignore[return-value]
+
+
+def _is_stream(value: Any) -> bool:
+    """Iterables a view may return as a streamed body (not dicts, lists or text)."""
+    return hasattr(value, "__aiter__") or (
+        hasattr(value, "__iter__") and not isinstance(value, (dict, list, str, bytes, tuple))
+    )
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {"message": "unhandled exception during shutdown", "exception": task.exception(), "task": task}
+            )
+
+
+__all__ = ["Quart"]

@@ -1,0 +1,285 @@
+"""Application, request and websocket contexts, on context variables.
+
+A request and a websocket share one context class (``_ConnectionContext``); they differ
+only in the variable they live in and the teardown they run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
+from functools import wraps
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from werkzeug.exceptions import HTTPException
+
+from .globals import _cv_app, _cv_request, _cv_websocket
+from .signals import appcontext_popped, appcontext_pushed
+
+if TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
+
+    from .app import Quart
+    from .sessions import SessionMixin
+    from .typing import AfterRequestCallable, AfterWebsocketCallable
+    from .wrappers import BaseRequestWebsocket, Request, Websocket
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Sentinel:
+    pass
+
+
+_sentinel: Any = _Sentinel()
+
+
+class AppContext:
+    """The app being worked with, its ``g`` and a URL adapter when SERVER_NAME is set.
+
+    Use ``async with app.app_context():`` to work with the app outside a request.
+    """
+
+    def __init__(self, app: Quart) -> None:
+        self.app = app
+        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self.g = app.app_ctx_globals_class()
+        self._cv_tokens: list[Token[AppContext]] = []
+
+    def copy(self) -> AppContext:
+        """A new context for the same app sharing this one's ``g``."""
+        ctx = self.__class__(self.app)
+        ctx.g = self.g
+        return ctx
+
+    async def push(self) -> None:
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            await appcontext_pushed.send_async(self.app)
+
+    async def pop(self, exc: BaseException | None = _sentinel) -> None:
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                await self.app.do_teardown_appcontext(exc)
+        finally:
+            current = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if current is not self:
+            raise AssertionError(f"Popped the wrong app context ({current!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            await appcontext_popped.send_async(self.app)
+
+    async def __aenter__(self) -> AppContext:
+        await self.push()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop(exc)
+
+
+class _ConnectionContext:
+    """What a request and a websocket context share: the app context under them, the
+    session, URL matching and the ``after_this_*`` functions."""
+
+    _cv: ContextVar[Any]
+
+    def __init__(
+        self,
+        app: Quart,
+        connection: BaseRequestWebsocket,
+        session: SessionMixin | None = None,
+    ) -> None:
+        self.app = app
+        self._connection = connection
+        self.session = session
+        self.flashes: list[tuple[str, str]] | None = None
+        self.url_adapter: MapAdapter | None = None
+        try:
+            self.url_adapter = app.create_url_adapter(connection)
+        except HTTPException as error:
+            connection.routing_exception = error
+        self._after_functions: list[Callable[..., Any]] = []
+        self._cv_tokens: list[tuple[Token[Any], AppContext | None]] = []
+
+    def copy(self) -> Any:
+        """A context for the same connection and session, to push in another task."""
+        return self.__class__(self.app, self._connection, self.session)  # type: ignore[call-arg]
+
+    def match_request(self) -> None:
+        """Match the URL against the app's rules, keeping any routing error for later."""
+        assert self.url_adapter is not None
+        try:
+            rule, view_args = self.url_adapter.match(return_rule=True)
+        except HTTPException as error:
+            self._connection.routing_exception = error
+        else:
+            self._connection.url_rule = rule
+            self._connection.view_args = view_args
+
+    async def push(self) -> None:
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            await app_ctx.push()
+        else:
+            app_ctx = None
+        self._cv_tokens.append((self._cv.set(self), app_ctx))
+        if self.session is None:
+            interface = self.app.session_interface
+            self.session = await interface.open_session(self.app, self._connection)
+            if self.session is None:
+                self.session = await interface.make_null_session(self.app)
+        if self.url_adapter is not None and self._connection.url_rule is None:
+            self.match_request()
+
+    async def pop(self, exc: BaseException | None = _sentinel) -> None:
+        last = len(self._cv_tokens) == 1
+        try:
+            if last:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                await self._teardown(exc)
+        finally:
+            current = self._cv.get()
+            token, app_ctx = self._cv_tokens.pop()
+            self._cv.reset(token)
+            if app_ctx is not None:
+                await app_ctx.pop(exc)
+        if current is not self:
+            raise AssertionError(f"Popped the wrong context ({current!r} instead of {self!r})")
+
+    async def _teardown(self, exc: BaseException | None) -> None:
+        raise NotImplementedError
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop(exc)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._connection!r} of {self.app.name}>"
+
+
+class RequestContext(_ConnectionContext):
+    """The context of one HTTP request: ``request``, ``session`` and the app context."""
+
+    _cv = _cv_request
+
+    def __init__(
+        self, app: Quart, request: Request, session: SessionMixin | None = None
+    ) -> None:
+        super().__init__(app, request, session)
+        self.request = request
+
+    @property
+    def _after_request_functions(self) -> list[AfterRequestCallable]:
+        return self._after_functions
+
+    async def _teardown(self, exc: BaseException | None) -> None:
+        await self.app.do_teardown_request(exc, self)
+        await self.request.close()
+
+    async def __aenter__(self) -> RequestContext:
+        await self.push()
+        return self
+
+
+class WebsocketContext(_ConnectionContext):
+    """The context of one websocket connection: ``websocket``, ``session``, the app."""
+
+    _cv = _cv_websocket
+
+    def __init__(
+        self, app: Quart, websocket: Websocket, session: SessionMixin | None = None
+    ) -> None:
+        super().__init__(app, websocket, session)
+        self.websocket = websocket
+
+    @property
+    def _after_websocket_functions(self) -> list[AfterWebsocketCallable]:
+        return self._after_functions
+
+    async def _teardown(self, exc: BaseException | None) -> None:
+        await self.app.do_teardown_websocket(exc, self)
+
+    async def __aenter__(self) -> WebsocketContext:
+        await self.push()
+        return self
+
+
+def after_this_request(func: AfterRequestCallable) -> AfterRequestCallable:
+    """Run ``func(response)`` after the current request, before the app's after_request."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used while a request is handled, such as in a"
+            " view function or a before_request hook."
+        )
+    ctx._after_functions.append(func)
+    return func
+
+
+def after_this_websocket(func: AfterWebsocketCallable) -> AfterWebsocketCallable:
+    """Run ``func(response)`` after the current websocket conversation ends."""
+    ctx = _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_websocket' can only be used while a websocket is handled."
+        )
+    ctx._after_functions.append(func)
+    return func
+
+
+def _copying(
+    cv: ContextVar[Any], what: str, func: Callable[P, Any]
+) -> Callable[P, Awaitable[Any]]:
+    ctx = cv.get(None)
+    if ctx is None:
+        raise RuntimeError(f"Attempt to copy the {what} context outside of a {what} context.")
+    copied = ctx.copy()
+    app = ctx.app
+
+    @wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        async with copied:
+            return await app.ensure_async(func)(*args, **kwargs)
+
+    return wrapper
+
+
+def copy_current_app_context(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
+    """Wrap ``func`` so that it runs in (a copy of) the current app context, e.g. in a
+    task that outlives the request."""
+    return _copying(_cv_app, "app", func)
+
+
+def copy_current_request_context(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
+    """Wrap ``func`` so that it runs with the current request (and its app) available."""
+    return _copying(_cv_request, "request", func)
+
+
+def copy_current_websocket_context(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
+    """Wrap ``func`` so that it runs with the current websocket (and its app) available."""
+    return _copying(_cv_websocket, "websocket", func)
+
+
+def has_app_context() -> bool:
+    """True inside an app context (so inside any request or websocket too)."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """True while an HTTP request is handled."""
+    return _cv_request.get(None) is not None
+
+
+def has_websocket_context() -> bool:
+    """True while a websocket is handled."""
+    return _cv_websocket.get(None) is not None

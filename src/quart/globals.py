@@ -1,0 +1,73 @@
+"""The context variables behind the framework's globals, and the proxies users import.
+
+Each task (and each thread ``run_sync`` uses) sees the context that was current when it
+was started, so ``request`` means the request being handled wherever the code runs.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, cast
+
+from werkzeug.local import LocalProxy
+
+if TYPE_CHECKING:
+    from flask.ctx import _AppCtxGlobals
+
+    from .app import Quart
+    from .ctx import AppContext, RequestContext, WebsocketContext
+    from .sessions import SessionMixin
+    from .wrappers import Request, Websocket
+
+_no_app_msg = """\
+Working outside of application context.
+
+This needs an active application: use `async with app.app_context():` around the code,
+or run it inside a request, websocket or `app.test_request_context()`."""
+
+_no_req_msg = """\
+Working outside of request context.
+
+This needs an active HTTP request: it is only available while a view or hook handles
+one, or inside `async with app.test_request_context(...)`."""
+
+_no_websocket_msg = """\
+Working outside of websocket context.
+
+This needs an active websocket connection: it is only available while a websocket
+handler or hook runs, or inside `async with app.test_websocket_context(...)`."""
+
+_cv_app: ContextVar[AppContext] = ContextVar("quart.app_ctx")
+_cv_request: ContextVar[RequestContext] = ContextVar("quart.request_ctx")
+_cv_websocket: ContextVar[WebsocketContext] = ContextVar("quart.websocket_ctx")
+
+app_ctx: AppContext = LocalProxy(_cv_app, unbound_message=_no_app_msg)  # type: ignore[assignment]
+current_app: Quart = LocalProxy(  # type: ignore[assignment]
+    _cv_app, "app", unbound_message=_no_app_msg
+)
+g: _AppCtxGlobals = LocalProxy(_cv_app, "g", unbound_message=_no_app_msg)  # type: ignore[assignment]
+
+request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
+    _cv_request, unbound_message=_no_req_msg
+)
+request: Request = LocalProxy(  # type: ignore[assignment]
+    _cv_request, "request", unbound_message=_no_req_msg
+)
+
+websocket_ctx: WebsocketContext = LocalProxy(  # type: ignore[assignment]
+    _cv_websocket, unbound_message=_no_websocket_msg
+)
+websocket: Websocket = LocalProxy(  # type: ignore[assignment]
+    _cv_websocket, "websocket", unbound_message=_no_websocket_msg
+)
+
+
+def _session_lookup() -> SessionMixin:
+    """The session of the current request or, failing that, of the current websocket."""
+    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(_no_req_msg)
+    return cast("SessionMixin", ctx.session)
+
+
+session: SessionMixin = LocalProxy(_session_lookup)  # type: ignore[assignment]

@@ -1,0 +1,52 @@
+"""JSON helpers that use the current app's provider when there is one."""
+
+from __future__ import annotations
+
+import json as _json
+from typing import IO, TYPE_CHECKING, Any
+
+from ..globals import current_app
+from .provider import DefaultJSONProvider
+
+_default = DefaultJSONProvider.default
+
+if TYPE_CHECKING:
+    from ..wrappers import Response
+
+__all__ = ["dump", "dumps", "jsonify", "load", "loads"]
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """Serialise ``obj`` with ``current_app.json``, or Python's json with Flask's defaults."""
+    if current_app:
+        return current_app.json.dumps(obj, **kwargs)
+    kwargs.setdefault("default", _default)
+    return _json.dumps(obj, **kwargs)
+
+
+def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
+    """Serialise ``obj`` into the text file ``fp``."""
+    if current_app:
+        current_app.json.dump(obj, fp, **kwargs)
+    else:
+        kwargs.setdefault("default", _default)
+        _json.dump(obj, fp, **kwargs)
+
+
+def loads(s: str | bytes, **kwargs: Any) -> Any:
+    """Parse JSON text with ``current_app.json`` when there is an app."""
+    if current_app:
+        return current_app.json.loads(s, **kwargs)
+    return _json.loads(s, **kwargs)
+
+
+def load(fp: IO[Any], **kwargs: Any) -> Any:
+    """Parse JSON from a file."""
+    if current_app:
+        return current_app.json.load(fp, **kwargs)
+    return _json.load(fp, **kwargs)
+
+
+def jsonify(*args: Any, **kwargs: Any) -> Response:
+    """A JSON response of the arguments: one value, several (a list) or keywords (a dict)."""
+    return current_app.json.response(*args, **kwargs)  # type: ignore[return-value]

@@ -1,0 +1,208 @@
+"""Sessions: the interface (async, so server-side stores can be plugged in) and the
+default signed-cookie implementation, compatible with Flask's cookies."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from flask.sessions import NullSession as FlaskNullSession
+from flask.sessions import SecureCookieSession, SessionMixin
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from .json.tag import TaggedJSONSerializer
+
+if TYPE_CHECKING:
+    from .app import Quart
+    from .wrappers import BaseRequestWebsocket, Response
+
+__all__ = [
+    "NullSession",
+    "SecureCookieSession",
+    "SecureCookieSessionInterface",
+    "SessionInterface",
+    "SessionMixin",
+]
+
+
+class NullSession(FlaskNullSession):
+    """The session when sessions cannot work (no ``SECRET_KEY``): readable, always empty;
+    any change raises a RuntimeError that says what is missing."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "The session is unavailable because no secret key was set. Set SECRET_KEY in"
+            " the app's config (app.secret_key) to something unique and secret."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+
+
+class SessionInterface:
+    """How sessions are loaded and saved; subclass it for server-side stores.
+
+    ``open_session`` and ``save_session`` are coroutines, so a store can await its
+    database. Returning None from ``open_session`` means a null session is used.
+    """
+
+    null_session_class = NullSession
+    pickle_based = False
+
+    async def make_null_session(self, app: Quart) -> NullSession:
+        """The session to use when ``open_session`` could not make one."""
+        return self.null_session_class()
+
+    def is_null_session(self, instance: object) -> bool:
+        """Null sessions are never saved."""
+        return isinstance(instance, self.null_session_class)
+
+    def get_cookie_name(self, app: Quart) -> str:
+        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
+
+    def get_cookie_domain(self, app: Quart) -> str | None:
+        return app.config["SESSION_COOKIE_DOMAIN"]  # type: ignore[no-any-return]
+
+    def get_cookie_path(self, app: Quart) -> str:
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
+
+    def get_cookie_httponly(self, app: Quart) -> bool:
+        return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]
+
+    def get_cookie_secure(self, app: Quart) -> bool:
+        return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]
+
+    def get_cookie_samesite(self, app: Quart) -> str | None:
+        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
+
+    def get_cookie_partitioned(self, app: Quart) -> bool:
+        return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
+
+    def get_expiration_time(self, app: Quart, session: SessionMixin) -> datetime | None:
+        """When a permanent session's cookie expires; None for a browser session."""
+        if session.permanent:
+            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        return None
+
+    def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
+        """Set the cookie when the session changed, or to refresh a permanent one."""
+        return session.modified or (
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
+        )
+
+    async def open_session(
+        self, app: Quart, request: BaseRequestWebsocket
+    ) -> SessionMixin | None:
+        raise NotImplementedError
+
+    async def save_session(
+        self, app: Quart, session: SessionMixin, response: Response | None
+    ) -> None:
+        raise NotImplementedError
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """Sessions stored in a cookie signed with ``SECRET_KEY`` (itsdangerous), readable by
+    Flask and by the published Quart with the same key: same salt, key derivation, digest
+    and tagged-JSON serialisation."""
+
+    salt = "cookie-session"
+    digest_method = staticmethod(hashlib.sha1)
+    key_derivation = "hmac"
+    serializer = TaggedJSONSerializer()
+    session_class = SecureCookieSession
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        """The signer for the app's keys (made once per set of keys), or None without one."""
+        if not app.secret_key:
+            return None
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        cache_key = (app.secret_key, *fallbacks)
+        signer = self._serializers.get(cache_key)
+        if signer is None:
+            keys: list[str | bytes] = [*fallbacks, app.secret_key]
+            signer = URLSafeTimedSerializer(
+                keys,  # type: ignore[arg-type]
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
+            self._serializers[cache_key] = signer
+        return signer
+
+    async def open_session(
+        self, app: Quart, request: BaseRequestWebsocket
+    ) -> SecureCookieSession | None:
+        """Load the session from its cookie; a bad or expired cookie gives an empty one."""
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data = signer.loads(value, max_age=max_age)
+        except BadSignature:
+            return self.session_class()
+        except Exception:  # noqa: BLE001 - a client's cookie must never cause an error
+            return self.session_class()
+        if not isinstance(data, dict):
+            return self.session_class()
+        return self.session_class(data)
+
+    async def save_session(
+        self, app: Quart, session: SessionMixin, response: Response | None
+    ) -> None:
+        """Write, refresh or delete the cookie as the session's state requires."""
+        if response is None:
+            return
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        partitioned = self.get_cookie_partitioned(app)
+        samesite = self.get_cookie_samesite(app)
+        httponly = self.get_cookie_httponly(app)
+
+        if session.accessed:
+            response.vary.add("Cookie")
+
+        if not session:
+            if session.modified:
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=secure,
+                    partitioned=partitioned,
+                    samesite=samesite,
+                    httponly=httponly,
+                )
+                response.vary.add("Cookie")
+            return
+
+        if not self.should_set_cookie(app, session):
+            return
+
+        signer = self.get_signing_serializer(app)
+        assert signer is not None
+        value = signer.dumps(dict(session))
+        response.set_cookie(
+            name,
+            value,  # type: ignore[arg-type]
+            expires=self.get_expiration_time(app, session),
+            httponly=httponly,
+            domain=domain,
+            path=path,
+            secure=secure,
+            partitioned=partitioned,
+            samesite=samesite,
+        )
+        response.vary.add("Cookie")

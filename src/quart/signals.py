@@ -1,0 +1,109 @@
+"""Every signal the framework sends, on blinker.
+
+Each is an ``AsyncNamedSignal``: a blinker ``NamedSignal`` whose ``send_async`` also runs
+sync receivers (called directly, in the loop, as Flask calls them), so receivers may be
+written either way. The framework checks ``signal.receivers`` before sending, so a signal
+nobody listens to costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+
+signals_available = True
+
+
+def _wrap_sync(receiver: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return receiver(*args, **kwargs)
+
+    return call
+
+
+class AsyncNamedSignal(NamedSignal):
+    """A named signal whose ``send_async`` accepts sync and async receivers alike."""
+
+    async def send_async(  # type: ignore[override]
+        self,
+        sender: Any | None = None,
+        /,
+        *,
+        _sync_wrapper: Callable[[Callable[..., Any]], Callable[..., Coroutine[Any, Any, Any]]]
+        | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[Callable[..., Any], Any]]:
+        return await super().send_async(
+            sender, _sync_wrapper=_sync_wrapper or _wrap_sync, **kwargs
+        )
+
+
+class AsyncNamespace(Namespace):
+    """A blinker namespace that makes ``AsyncNamedSignal`` objects."""
+
+    def signal(self, name: str, doc: str | None = None) -> AsyncNamedSignal:
+        existing = self.get(name)
+        if existing is None:
+            existing = self.setdefault(name, AsyncNamedSignal(name, doc))
+        return existing  # type: ignore[return-value]
+
+
+_signals = AsyncNamespace()
+
+#: Sent when an app context is pushed, with the app as sender.
+appcontext_pushed = _signals.signal("appcontext-pushed")
+#: Sent when an app context is popped, with the app as sender.
+appcontext_popped = _signals.signal("appcontext-popped")
+#: Sent as an app context tears down, with ``exc`` (the exception or None).
+appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
+#: Sent before a request is dispatched (after the context is pushed).
+request_started = _signals.signal("request-started")
+#: Sent when a response is ready to go, with ``response``.
+request_finished = _signals.signal("request-finished")
+#: Sent as a request context tears down, with ``exc``.
+request_tearing_down = _signals.signal("request-tearing-down")
+#: Sent before a websocket is dispatched.
+websocket_started = _signals.signal("websocket-started")
+#: Sent when a websocket conversation has ended, with ``response`` (or None).
+websocket_finished = _signals.signal("websocket-finished")
+#: Sent as a websocket context tears down, with ``exc``.
+websocket_tearing_down = _signals.signal("websocket-tearing-down")
+#: Sent before a template renders, with ``template`` and ``context``.
+before_render_template = _signals.signal("before-render-template")
+#: Sent after a template rendered, with ``template`` and ``context``.
+template_rendered = _signals.signal("template-rendered")
+#: Sent when an unhandled exception reaches the framework in a request, with ``exception``.
+got_request_exception = _signals.signal("got-request-exception")
+#: Sent when an unhandled exception reaches the framework in a websocket, with ``exception``.
+got_websocket_exception = _signals.signal("got-websocket-exception")
+#: Sent when a background task raised, with ``exception``.
+got_background_exception = _signals.signal("got-background-exception")
+#: Sent when startup or shutdown (serving) code raised, with ``exception``.
+got_serving_exception = _signals.signal("got-serving-exception")
+#: Sent when a message is flashed, with ``message`` and ``category``.
+message_flashed = _signals.signal("message-flashed")
+
+__all__ = [
+    "AsyncNamedSignal",
+    "AsyncNamespace",
+    "Namespace",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_background_exception",
+    "got_request_exception",
+    "got_serving_exception",
+    "got_websocket_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "signals_available",
+    "template_rendered",
+    "websocket_finished",
+    "websocket_started",
+    "websocket_tearing_down",
+]

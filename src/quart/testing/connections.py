@@ -1,0 +1,222 @@
+"""Test connections: drive the app's ASGI interface as a server would, in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, AnyStr
+
+from werkzeug.datastructures import Headers
+
+from ..json import dumps, loads
+from ..utils import decode_headers
+
+if TYPE_CHECKING:
+    from ..app import Quart
+    from ..typing import Message, Scope
+    from ..wrappers import Response
+
+
+class HTTPDisconnectError(Exception):
+    """The response is complete; nothing more can be received."""
+
+
+class WebsocketDisconnectError(Exception):
+    """The app closed the websocket."""
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class WebsocketResponseError(Exception):
+    """The app refused the websocket handshake with an HTTP response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response)
+        self.response = response
+
+
+class TestHTTPConnection:
+    """One HTTP request to the app, with the body sent and the response read as streams.
+
+    ``async with client.request("/path", method="POST") as connection:`` then
+    ``await connection.send(b"...")``, ``await connection.send_complete()``,
+    ``await connection.receive()`` (a chunk) or ``await connection.as_response()``.
+    """
+
+    def __init__(self, app: Quart, scope: Scope, _preserve_context: bool = False) -> None:
+        self.app = app
+        self.scope = scope
+        self.headers: Headers | None = None
+        self.status_code: int | None = None
+        self.push_promises: list[tuple[str, Headers]] = []
+        self.response_data = bytearray()
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._preserve_context = _preserve_context
+
+    async def send(self, data: bytes) -> None:
+        await self._to_app.put({"type": "http.request", "body": data, "more_body": True})
+
+    async def send_complete(self) -> None:
+        await self._to_app.put({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive(self) -> bytes:
+        """The next chunk of the response body; raises HTTPDisconnectError at the end."""
+        item = await self._next_from_app()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def disconnect(self) -> None:
+        await self._to_app.put({"type": "http.disconnect"})
+
+    async def __aenter__(self) -> TestHTTPConnection:
+        self._task = asyncio.create_task(self.app(self.scope, self._asgi_receive, self._asgi_send))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._task is not None
+        if exc_type is not None:
+            await self.disconnect()
+        await self._task
+        while not self._from_app.empty():
+            item = self._from_app.get_nowait()
+            if isinstance(item, bytes):
+                self.response_data.extend(item)
+
+    async def as_response(self) -> Response:
+        """The whole response, once the app has finished."""
+        assert self._task is not None
+        while True:
+            item = await self._next_from_app()
+            if isinstance(item, Exception):
+                break
+            self.response_data.extend(item)
+        return self.app.response_class(bytes(self.response_data), self.status_code, self.headers)
+
+    async def _next_from_app(self) -> bytes | Exception:
+        """The next item from the app, or the app's own error if it failed first."""
+        assert self._task is not None
+        getter = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        self._task.result()  # the app raised: propagate it
+        return HTTPDisconnectError("The app ended without completing the response.")
+
+    async def _asgi_receive(self) -> Message:
+        return await self._to_app.get()
+
+    async def _asgi_send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.headers = decode_headers(message["headers"])
+            self.status_code = message["status"]
+        elif kind == "http.response.body":
+            await self._from_app.put(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._from_app.put(HTTPDisconnectError())
+        elif kind == "http.response.push":
+            self.push_promises.append((message["path"], decode_headers(message["headers"])))
+
+
+class TestWebsocketConnection:
+    """A websocket conversation with the app: ``async with client.websocket("/ws") as ws``."""
+
+    def __init__(self, app: Quart, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self.accepted = False
+        self.subprotocol: str | None = None
+        self.response_headers: Headers | None = None
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Any] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._denial_status: int | None = None
+        self._denial_headers: Headers | None = None
+        self._denial_body = bytearray()
+
+    async def __aenter__(self) -> TestWebsocketConnection:
+        self._task = asyncio.create_task(self.app(self.scope, self._asgi_receive, self._asgi_send))
+        await self._to_app.put({"type": "websocket.connect"})
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._task is not None
+        await self.disconnect()
+        await self._task
+        while not self._from_app.empty():
+            item = self._from_app.get_nowait()
+            if isinstance(item, WebsocketResponseError) and exc_type is None:
+                raise item
+
+    async def receive(self) -> AnyStr:  # type: ignore[type-var]
+        """The next message from the app."""
+        item = await self._next_from_app()
+        if isinstance(item, Exception):
+            raise item
+        return item  # type: ignore[no-any-return]
+
+    async def send(self, data: AnyStr) -> None:
+        if isinstance(data, str):
+            await self._to_app.put({"type": "websocket.receive", "text": data})
+        else:
+            await self._to_app.put({"type": "websocket.receive", "bytes": data})
+
+    async def receive_json(self) -> Any:
+        return loads(await self.receive())
+
+    async def send_json(self, data: Any) -> None:
+        await self.send(dumps(data))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    async def disconnect(self) -> None:
+        await self._to_app.put({"type": "websocket.disconnect", "code": 1000, "reason": ""})
+
+    async def _next_from_app(self) -> Any:
+        assert self._task is not None
+        getter = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        self._task.result()
+        return WebsocketDisconnectError(1006, "The app ended the conversation.")
+
+    async def _asgi_receive(self) -> Message:
+        return await self._to_app.get()
+
+    async def _asgi_send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted = True
+            self.subprotocol = message.get("subprotocol")
+            self.response_headers = decode_headers(message.get("headers", []))
+        elif kind == "websocket.send":
+            data = message.get("bytes")
+            await self._from_app.put(data if data is not None else message.get("text"))
+        elif kind == "websocket.close":
+            await self._from_app.put(
+                WebsocketDisconnectError(message.get("code", 1000), message.get("reason") or "")
+            )
+        elif kind == "websocket.http.response.start":
+            self._denial_status = message["status"]
+            self._denial_headers = decode_headers(message["headers"])
+        elif kind == "websocket.http.response.body":
+            self._denial_body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                response = self.app.response_class(
+                    bytes(self._denial_body), self._denial_status, self._denial_headers
+                )
+                await self._from_app.put(WebsocketResponseError(response))

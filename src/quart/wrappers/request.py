@@ -1,0 +1,342 @@
+"""The HTTP request: werkzeug's sans-IO request plus an awaitable, streamable body."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
+
+from werkzeug.datastructures import CombinedMultiDict, Headers, MultiDict
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
+from werkzeug.exceptions import UnsupportedMediaType
+
+from ..exceptions import ConnectionClosed
+from ..formparser import FormDataParser
+from ..globals import _cv_app
+from .base import BaseRequestWebsocket
+
+if TYPE_CHECKING:
+    from ..datastructures import FileStorage
+    from ..typing import ASGIReceiveCallable, Scope
+
+_NO_JSON = object()
+
+
+class Body:
+    """The request body, pulled from the ASGI receive channel only when someone asks.
+
+    ``await body`` gives all of it (read once, then cached); ``async for chunk in body``
+    streams it without holding it. ``MAX_CONTENT_LENGTH`` is checked against the
+    Content-Length header before anything is read and against the bytes as they arrive;
+    the body timeout bounds the whole read when awaited and each wait when iterated. A
+    client that disconnects meanwhile raises ``ConnectionClosed``.
+    """
+
+    def __init__(
+        self,
+        receive: ASGIReceiveCallable | None,
+        expected_content_length: int | None,
+        max_content_length: int | None,
+        timeout: float | None = None,
+    ) -> None:
+        self._receive = receive
+        self.expected_content_length = expected_content_length
+        self.max_content_length = max_content_length
+        self.timeout = timeout
+        self._data: bytes | None = None if receive is not None else b""
+        self._started = False
+        self._received = 0
+
+    @classmethod
+    def from_data(cls, data: bytes) -> Body:
+        """A body whose content is known up front (test request contexts, tests)."""
+        body = cls(None, len(data), None)
+        body._data = data
+        return body
+
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        return self._iterate(per_chunk_timeout=True)
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        return self._read_all().__await__()
+
+    async def _read_all(self) -> bytes:
+        if self._data is None:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    chunks = [chunk async for chunk in self._iterate(per_chunk_timeout=False)]
+            except TimeoutError:
+                raise RequestTimeout("The request body was not received in time.") from None
+            self._data = b"".join(chunks)
+        return self._data
+
+    async def _iterate(self, per_chunk_timeout: bool) -> AsyncGenerator[bytes, None]:
+        if self._data is not None:
+            if self._data:
+                yield self._data
+            return
+        if self._started:
+            raise RuntimeError("The request body has already been consumed by streaming it.")
+        self._started = True
+        self._check_size(self.expected_content_length or 0)
+        receive = self._receive
+        assert receive is not None
+        more_body = True
+        while more_body:
+            if per_chunk_timeout:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        message = await receive()
+                except TimeoutError:
+                    raise RequestTimeout("The request body was not received in time.") from None
+            else:
+                message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionClosed()
+            chunk = message.get("body", b"")
+            more_body = message.get("more_body", False)
+            if chunk:
+                self._received += len(chunk)
+                self._check_size(self._received)
+                yield chunk
+
+    def _check_size(self, size: int) -> None:
+        if self.max_content_length is not None and size > self.max_content_length:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than the limit of {self.max_content_length} bytes."
+            )
+
+
+class Request(BaseRequestWebsocket):
+    """An HTTP request: headers and URL parts at once, the body when awaited.
+
+    ``await request.get_data()``, ``await request.form``, ``await request.get_json()``...
+    read the body from the client the first time one of them is awaited.
+    """
+
+    body_class = Body
+    form_data_parser_class = FormDataParser
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        path: str,
+        query_string: bytes,
+        headers: Headers | None,
+        root_path: str,
+        http_version: str,
+        scope: Scope,
+        *,
+        max_content_length: int | None = None,
+        body_timeout: float | None = None,
+        send_push_promise: Callable[[str, Headers], Awaitable[None]] | None = None,
+        receive: ASGIReceiveCallable | None = None,
+    ) -> None:
+        super().__init__(method, scheme, path, query_string, headers, root_path, http_version, scope)
+        self._max_content_length = max_content_length
+        self._max_form_memory_size: int | None = None
+        self._max_form_parts: int | None = None
+        self._body_timeout = body_timeout
+        self._receive = receive
+        self._body: Body | None = None
+        self._form: MultiDict[str, str] | None = None
+        self._files: MultiDict[str, FileStorage] | None = None
+        self._json: Any = _NO_JSON
+        self._send_push_promise = send_push_promise
+
+    @property
+    def body(self) -> Body:
+        """The body: ``await request.body`` for all of it, ``async for`` to stream it."""
+        if self._body is None:
+            self._body = self.body_class(
+                self._receive, self.content_length, self.max_content_length, self._body_timeout
+            )
+        return self._body
+
+    @body.setter
+    def body(self, value: Body) -> None:
+        self._body = value
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The largest body accepted (413 beyond); ``MAX_CONTENT_LENGTH`` unless set."""
+        return self._max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+        if self._body is not None:
+            self._body.max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """The most form field data held in memory; ``MAX_FORM_MEMORY_SIZE`` unless set."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        return _config_value("MAX_FORM_MEMORY_SIZE")
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """The most multipart parts or form fields; ``MAX_FORM_PARTS`` unless set."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        return _config_value("MAX_FORM_PARTS")
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    async def data(self) -> bytes:
+        """The whole body as bytes."""
+        return await self.get_data(as_text=False)
+
+    @overload
+    async def get_data(
+        self, cache: bool = ..., as_text: Literal[False] = ..., parse_form_data: bool = ...
+    ) -> bytes: ...
+
+    @overload
+    async def get_data(
+        self, cache: bool, as_text: Literal[True], parse_form_data: bool = ...
+    ) -> str: ...
+
+    @overload
+    async def get_data(
+        self, cache: bool = ..., *, as_text: Literal[True], parse_form_data: bool = ...
+    ) -> str: ...
+
+    @overload
+    async def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> str | bytes: ...
+
+    async def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> str | bytes:
+        """The body as bytes, or text with ``as_text``; read from the client once.
+
+        With ``parse_form_data`` a form body is parsed first (and then reads as empty,
+        as in Flask). ``cache`` is accepted for Flask compatibility: the body is always
+        kept once read in full.
+        """
+        if parse_form_data:
+            await self._load_form_data()
+        body = self.body
+        data = b"" if body._started and body._data is None else await body
+        if as_text:
+            return data.decode("utf-8", "replace")
+        return data
+
+    @property
+    async def form(self) -> MultiDict[str, str]:
+        """The form fields of a urlencoded or multipart body (empty for other bodies)."""
+        await self._load_form_data()
+        assert self._form is not None
+        return self._form
+
+    @property
+    async def files(self) -> MultiDict[str, FileStorage]:
+        """The uploaded files of a multipart body, as ``FileStorage`` objects."""
+        await self._load_form_data()
+        assert self._files is not None
+        return self._files
+
+    @property
+    async def values(self) -> CombinedMultiDict[str, str]:
+        """Query arguments and form fields together (form omitted for GET, as in Flask)."""
+        sources: list[MultiDict[str, str]] = [self.args]
+        if self.method != "GET":
+            sources.append(await self.form)
+        return CombinedMultiDict(sources)
+
+    def make_form_data_parser(self) -> FormDataParser:
+        """The parser for form bodies, configured with this request's limits."""
+        return self.form_data_parser_class(
+            max_form_memory_size=self.max_form_memory_size,
+            max_content_length=self.max_content_length,
+            max_form_parts=self.max_form_parts,
+            cls=self.parameter_storage_class,
+        )
+
+    async def _load_form_data(self) -> None:
+        if self._form is not None:
+            return
+        parser = self.make_form_data_parser()
+        form, files = await parser.parse(
+            self.body, self.mimetype, self.content_length, self.mimetype_params
+        )
+        self._form = form
+        self._files = files  # type: ignore[assignment]
+
+    @property
+    async def json(self) -> Any:
+        """The body parsed as JSON; 415 unless the content type is JSON."""
+        return await self.get_json()
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Parse the body as JSON.
+
+        Without ``force`` the content type must be JSON (415 otherwise); invalid JSON is a
+        400 with the parser's reason. ``silent`` returns None instead of either error.
+        """
+        if cache and self._json is not _NO_JSON:
+            return self._json
+        if not (force or self.is_json):
+            if silent:
+                return None
+            return self.on_json_loading_failed(None)
+        data = await self.get_data(cache=cache)
+        try:
+            result = self._load_json(data)
+        except ValueError as error:
+            if silent:
+                return None
+            return self.on_json_loading_failed(error)
+        if cache:
+            self._json = result
+        return result
+
+    def _load_json(self, data: bytes) -> Any:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.json.loads(data)
+        import json
+
+        return json.loads(data)
+
+    def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
+        """Called when the body is not JSON; raises the 400 or 415 the client should get."""
+        if error is None:
+            raise UnsupportedMediaType(
+                "Did not attempt to load JSON data because the request Content-Type was not"
+                " 'application/json'."
+            )
+        raise BadRequest(f"Failed to decode JSON object: {error}")
+
+    async def send_push_promise(self, path: str) -> None:
+        """Ask the server to push ``path`` (HTTP/2); does nothing where push is unsupported."""
+        if self._send_push_promise is None:
+            return
+        headers = Headers()
+        for name in ("Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "User-Agent"):
+            value = self.headers.get(name)
+            if value is not None:
+                headers[name] = value
+        await self._send_push_promise(path, headers)
+
+    async def close(self) -> None:
+        """Close uploaded files' streams."""
+        if self._files is not None:
+            for storage in self._files.values():
+                storage.close()
+
+
+def _config_value(key: str) -> Any:
+    ctx = _cv_app.get(None)
+    return None if ctx is None else ctx.app.config[key]

@@ -1,0 +1,384 @@
+"""The HTTP response: werkzeug's sans-IO response with an async body.
+
+A body is one of a few kinds, each an async context manager giving an async iterable of
+bytes: ``DataBody`` (bytes in memory), ``IterableBody`` (a sync or async iterable or
+generator, streamed as it is produced), ``FileBody`` and ``IOBody`` (read in chunks, off
+the event loop). The ASGI layer sends a ``DataBody`` in a single message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from hashlib import sha1
+from io import BytesIO
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
+
+from werkzeug.datastructures import ContentRange
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import parse_etags, parse_range_header
+from werkzeug.sansio.http import is_resource_modified
+from werkzeug.sansio.response import Response as SansIOResponse
+
+from ..globals import _cv_app
+from ..utils import run_sync, run_sync_iterable
+
+if TYPE_CHECKING:
+    from ..typing import HeadersValue
+    from .request import Request
+
+_USE_CONFIG: Any = Ellipsis  # sentinel: take RESPONSE_TIMEOUT from the app's config
+
+
+class ResponseBody:
+    """The base of body kinds: ``async with body as chunks: async for chunk in chunks``."""
+
+    async def __aenter__(self) -> AsyncIterable[bytes]:
+        raise NotImplementedError
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+class DataBody(ResponseBody):
+    """Bytes already in memory."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aenter__(self) -> AsyncIterable[bytes]:
+        return self
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self.data:
+            yield self.data
+
+
+class IterableBody(ResponseBody):
+    """A sync or async iterable of bytes or str, streamed as it produces chunks.
+
+    Sync iterables (sync generators) are stepped in the thread pool, so a generator that
+    blocks does not stall the loop. Leaving the block closes an async generator, so its
+    ``finally`` runs even when the client went away mid-stream.
+    """
+
+    def __init__(self, iterable: Iterable[Any] | AsyncIterable[Any]) -> None:
+        self.iterable = iterable
+        self._iterator: AsyncIterator[Any] | None = None
+
+    async def __aenter__(self) -> AsyncIterable[bytes]:
+        if isinstance(self.iterable, AsyncIterable):
+            self._iterator = aiter(self.iterable)
+        else:
+            self._iterator = run_sync_iterable(self.iterable)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        close = getattr(self._iterator, "aclose", None)
+        if close is not None:
+            await close()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._encoded()
+
+    async def _encoded(self) -> AsyncIterator[bytes]:
+        assert self._iterator is not None, "iterate the body inside `async with`"
+        async for chunk in self._iterator:
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+
+
+class FileBody(ResponseBody):
+    """A file on disk, read in chunks in the thread pool (never whole into memory).
+
+    ``begin`` and ``end`` select a byte range (for 206 responses).
+    """
+
+    buffer_size = 64 * 1024
+
+    def __init__(self, file_path: str, *, buffer_size: int | None = None) -> None:
+        self.file_path = file_path
+        self.size = os.path.getsize(file_path)
+        self.begin = 0
+        self.end = self.size
+        if buffer_size is not None:
+            self.buffer_size = buffer_size
+        self._file: IO[bytes] | None = None
+
+    async def __aenter__(self) -> AsyncIterable[bytes]:
+        self._file = await run_sync(open)(self.file_path, "rb")
+        await run_sync(self._file.seek)(self.begin)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._file is not None:
+            await run_sync(self._file.close)()
+            self._file = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        assert self._file is not None, "iterate the body inside `async with`"
+        remaining = self.end - self.begin
+        read = run_sync(self._file.read)
+        while remaining > 0:
+            chunk = await read(min(self.buffer_size, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+    def select_range(self, begin: int, end: int) -> None:
+        self.begin, self.end = begin, min(end, self.size)
+
+
+class IOBody(ResponseBody):
+    """A binary file-like object (``BytesIO`` or an open file), read in chunks."""
+
+    buffer_size = 64 * 1024
+
+    def __init__(self, io_stream: IO[bytes], *, buffer_size: int | None = None) -> None:
+        self.io_stream = io_stream
+        self.begin = io_stream.tell() if io_stream.seekable() else 0
+        self.size: int | None = None
+        if io_stream.seekable():
+            self.size = io_stream.seek(0, os.SEEK_END) - self.begin
+            io_stream.seek(self.begin)
+        self.end = None if self.size is None else self.begin + self.size
+        if buffer_size is not None:
+            self.buffer_size = buffer_size
+
+    async def __aenter__(self) -> AsyncIterable[bytes]:
+        if self.io_stream.seekable():
+            self.io_stream.seek(self.begin)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.io_stream.close()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        in_memory = isinstance(self.io_stream, BytesIO)
+        read = self.io_stream.read if in_memory else run_sync(self.io_stream.read)
+        remaining = None if self.end is None else self.end - self.begin
+        while remaining is None or remaining > 0:
+            size = self.buffer_size if remaining is None else min(self.buffer_size, remaining)
+            chunk = read(size) if in_memory else await read(size)  # type: ignore[misc]
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+    def select_range(self, begin: int, end: int) -> None:
+        start = self.begin
+        self.begin = start + begin
+        self.end = start + (end if self.size is None else min(end, self.size))
+
+
+class Response(SansIOResponse):
+    """A response with a body that may be bytes, text or a (sync or async) stream.
+
+    ``await response.get_data()`` collects the body (in tests); ``response.timeout``
+    bounds the time spent sending it (``None`` disables, the default takes the app's
+    ``RESPONSE_TIMEOUT``).
+    """
+
+    automatically_set_content_length = True
+    default_mimetype = "text/html"
+    data_body_class = DataBody
+    file_body_class = FileBody
+    io_body_class = IOBody
+    iterable_body_class = IterableBody
+    json_module: Any = json
+
+    def __init__(
+        self,
+        response: ResponseBody | str | bytes | bytearray | Iterable[Any] | AsyncIterable[Any] | None = None,
+        status: int | str | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
+        self.timeout: float | None = _USE_CONFIG
+        self.response: ResponseBody
+        if response is None:
+            self.response = self.data_body_class(b"")
+        elif isinstance(response, ResponseBody):
+            self.response = response
+        elif isinstance(response, (str, bytes, bytearray)):
+            self.set_data(response)
+        else:
+            self.response = self.iterable_body_class(response)
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The app's ``MAX_COOKIE_SIZE`` (werkzeug's default outside an app)."""
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_cookie_size
+        return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+
+    @overload
+    async def get_data(self, as_text: Literal[True]) -> str: ...
+
+    @overload
+    async def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+
+    @overload
+    async def get_data(self, as_text: bool = False) -> str | bytes: ...
+
+    async def get_data(self, as_text: bool = False) -> str | bytes:
+        """The whole body (consuming a streamed one), as bytes or as text."""
+        body = self.response
+        if isinstance(body, DataBody):
+            data = body.data
+        else:
+            data = b"".join([chunk async for chunk in self.iter_encode()])
+        return data.decode("utf-8") if as_text else data
+
+    def set_data(self, data: str | bytes | bytearray) -> None:
+        """Replace the body with ``data`` (text is UTF-8 encoded) and set Content-Length."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        else:
+            data = bytes(data)
+        self.response = self.data_body_class(data)
+        if self.automatically_set_content_length:
+            self.headers["Content-Length"] = str(len(data))
+
+    @property
+    async def data(self) -> bytes:
+        """The whole body as bytes."""
+        return await self.get_data()
+
+    @data.setter
+    def data(self, value: str | bytes) -> None:
+        self.set_data(value)
+
+    @property
+    async def json(self) -> Any:
+        """The body parsed as JSON."""
+        return await self.get_json()
+
+    async def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """Parse the body as JSON; None if the mimetype is not JSON (unless ``force``)."""
+        if not (force or self.is_json):
+            return None
+        data = await self.get_data(as_text=True)
+        try:
+            return self.json_module.loads(data)
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    async def iter_encode(self) -> AsyncIterator[bytes]:
+        """The body's chunks as bytes, in order."""
+        async with self.response as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def freeze(self) -> None:
+        """Collect a streamed body into memory, so that it can be read more than once."""
+        self.set_data(await self.get_data())
+
+    async def make_conditional(
+        self,
+        request: Request | None,
+        accept_ranges: bool | str = True,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer a conditional or range GET/HEAD: 304 when the client's copy is current
+        (412 when an If-Match fails), 206 with Content-Range for one satisfiable byte
+        range, 416 when it is not satisfiable. Other requests are left alone."""
+        if request is None or request.method not in ("GET", "HEAD"):
+            return self
+        if complete_length is None:
+            complete_length = self._body_length()
+        is_partial = self._process_range_request(request, complete_length, accept_ranges)
+        if not is_partial and not is_resource_modified(
+            http_range=request.headers.get("Range"),
+            http_if_range=request.headers.get("If-Range"),
+            http_if_modified_since=request.headers.get("If-Modified-Since"),
+            http_if_none_match=request.headers.get("If-None-Match"),
+            http_if_match=request.headers.get("If-Match"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+        ):
+            if parse_etags(request.headers.get("If-Match")):
+                self.status_code = 412
+            else:
+                self.status_code = 304
+                self.set_data(b"")
+                for name in ("Content-Length", "Content-Type", "Content-Disposition"):
+                    self.headers.pop(name, None)
+        return self
+
+    def _body_length(self) -> int | None:
+        body = self.response
+        if isinstance(body, DataBody):
+            return len(body.data)
+        if isinstance(body, (FileBody, IOBody)):
+            return body.size
+        return None
+
+    def _process_range_request(
+        self, request: Request, complete_length: int | None, accept_ranges: bool | str
+    ) -> bool:
+        if not accept_ranges:
+            return False
+        units = "bytes" if accept_ranges is True else str(accept_ranges)
+        self.headers.setdefault("Accept-Ranges", units)
+        if complete_length is None or "Range" not in request.headers:
+            return False
+        if "If-Range" in request.headers and is_resource_modified(
+            http_if_range=request.headers.get("If-Range"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+            ignore_if_range=False,
+        ):
+            return False
+        parsed = parse_range_header(request.headers.get("Range"))
+        if parsed is None or parsed.units != units or len(parsed.ranges) != 1:
+            return False  # unparseable or multiple ranges: send the whole body
+        selected = parsed.range_for_length(complete_length)
+        if selected is None:
+            raise RequestedRangeNotSatisfiable(length=complete_length)
+        begin, end = selected
+        body = self.response
+        if isinstance(body, DataBody):
+            body.data = body.data[begin:end]
+        elif isinstance(body, (FileBody, IOBody)):
+            body.select_range(begin, end)
+        else:
+            return False
+        self.headers["Content-Length"] = str(end - begin)
+        self.content_range = ContentRange(units, begin, end, complete_length)  # type: ignore[assignment]
+        self.status_code = 206
+        return True
+
+    async def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ETag from a hash of the body (collecting a streamed body first)."""
+        if overwrite or "etag" not in self.headers:
+            data = await self.get_data()
+            self.set_etag(sha1(data).hexdigest(), weak)
+
+
+__all__ = ["DataBody", "FileBody", "IOBody", "IterableBody", "Response", "ResponseBody"]

@@ -1,0 +1,110 @@
+"""The websocket object: the handshake's request data plus receive, send and close."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, AnyStr
+
+from werkzeug.exceptions import BadRequest
+
+from ..globals import _cv_app
+from .base import BaseRequestWebsocket
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    from ..typing import Scope
+
+
+class Websocket(BaseRequestWebsocket):
+    """A websocket connection, as seen by its handler.
+
+    The first ``send`` or ``receive`` accepts the connection if the handler has not
+    called ``accept`` itself. Once the client has gone, ``receive`` and ``send`` raise
+    ``quart.exceptions.ConnectionClosed``.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        query_string: bytes,
+        scheme: str,
+        headers: Headers | None,
+        root_path: str,
+        http_version: str,
+        subprotocols: list[str],
+        receive: Callable[[], Awaitable[str | bytes]],
+        send: Callable[[str | bytes], Awaitable[None]],
+        accept: Callable[[Headers | None, str | None], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+        scope: Scope,
+    ) -> None:
+        super().__init__("GET", scheme, path, query_string, headers, root_path, http_version, scope)
+        self._subprotocols = subprotocols
+        self._receive = receive
+        self._send = send
+        self._accept = accept
+        self._close = close
+
+    @property
+    def requested_subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return self._subprotocols
+
+    async def receive(self) -> str | bytes:
+        """The next message: str for a text frame, bytes for a binary one."""
+        await self.accept()
+        return await self._receive()
+
+    async def send(self, data: AnyStr) -> None:
+        """Send a text (str) or binary (bytes) message."""
+        await self.accept()
+        await self._send(data)
+
+    async def receive_json(self) -> Any:
+        """The next message parsed as JSON; invalid JSON raises ``BadRequest`` and the
+        connection stays usable."""
+        data = await self.receive()
+        try:
+            return _loads(data)
+        except ValueError as error:
+            raise BadRequest(f"The websocket message is not valid JSON: {error}") from error
+
+    async def send_json(self, *args: Any, **kwargs: Any) -> None:
+        """Send JSON: one positional value is the data, several make a list (keywords then
+        go to the encoder); with no positional value the keywords are the data."""
+        if not args:
+            data: Any = kwargs
+            kwargs = {}
+        elif len(args) == 1:
+            data = args[0]
+        else:
+            data = list(args)
+        await self.send(_dumps(data, **kwargs))
+
+    async def accept(
+        self, headers: dict[str, str] | Headers | None = None, subprotocol: str | None = None
+    ) -> None:
+        """Accept the connection (once; later calls do nothing)."""
+        from werkzeug.datastructures import Headers as HeadersType
+
+        await self._accept(HeadersType(headers) if headers else None, subprotocol)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close the connection; before accepting, this refuses it."""
+        await self._close(code, reason)
+
+
+def _dumps(data: Any, **kwargs: Any) -> str:
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.dumps(data, **kwargs)
+    return json.dumps(data, **kwargs)
+
+
+def _loads(data: str | bytes) -> Any:
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.loads(data)
+    return json.loads(data)
