@@ -47,8 +47,15 @@ from .signals import (
     websocket_started,
     websocket_tearing_down,
 )
-from .testing import QuartClient, TestApp, make_test_body_with_headers, make_test_scope
-from .testing import make_test_headers_path_and_query_string, no_op_push, sentinel
+from .testing import (
+    QuartClient,
+    TestApp,
+    make_test_body_with_headers,
+    make_test_headers_path_and_query_string,
+    make_test_scope,
+    no_op_push,
+    sentinel,
+)
 from .typing import (
     AfterServingCallable,
     AfterWebsocketCallable,
@@ -106,7 +113,7 @@ class Quart(App):
     test_app_class = TestApp
     test_client_class = QuartClient  # type: ignore[assignment]
     url_map_class = QuartMap
-    url_rule_class = QuartRule
+    url_rule_class = QuartRule  # type: ignore[assignment]
 
     default_config = ImmutableDict(
         {
@@ -175,15 +182,13 @@ class Quart(App):
         self.before_serving_funcs: list[Callable[[], Awaitable[None]]] = []
         self.after_serving_funcs: list[Callable[[], Awaitable[None]]] = []
         self.while_serving_gens: list[WhileServingCallable] = []
-        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = (
-            defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
+            list
         )
-        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = (
-            defaultdict(list)
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = defaultdict(
+            list
         )
-        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
-            defaultdict(list)
-        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.background_tasks: set[asyncio.Task[None]] = set()
         self._serving_gens: list[AsyncGenerator[None, None]] = []
         self._preserved_context: RequestContext | None = None  # for `async with client:`
@@ -195,9 +200,7 @@ class Quart(App):
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
-                raise ValueError(
-                    "static_host is required with host_matching=True, and only then."
-                )
+                raise ValueError("static_host is required with host_matching=True, and only then.")
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
@@ -214,7 +217,7 @@ class Quart(App):
         self._error_handlers.clear()
 
     @cached_property
-    def logger(self) -> logging.Logger:  # type: ignore[override]
+    def logger(self) -> logging.Logger:
         """The app's logger, named after the app (see ``quart.logging``)."""
         return create_logger(self)
 
@@ -232,7 +235,7 @@ class Quart(App):
         return Environment.for_app(self)
 
     @setupmethod
-    def add_url_rule(  # type: ignore[override]
+    def add_url_rule(
         self,
         rule: str,
         endpoint: str | None = None,
@@ -442,9 +445,9 @@ class Quart(App):
 
     def test_client(self, use_cookies: bool = True, **kwargs: Any) -> QuartClient:
         """A client that sends requests to this app through the ASGI interface."""
-        return self.test_client_class(self, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
+        return self.test_client_class(self, use_cookies=use_cookies, **kwargs)
 
-    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:  # type: ignore[override]
+    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """The URL adapter for ``request``, or for building URLs without one (needs
         SERVER_NAME)."""
         if request is not None:
@@ -667,9 +670,10 @@ class Quart(App):
                 )
         if value is None:
             raise TypeError(
-                f"The view for endpoint {self._current_endpoint()!r} returned None (or ended"
-                " without a return statement). It must return a response, text, bytes, a"
-                " dict or list, or a tuple."
+                f"The response value returned by the view for endpoint"
+                f" {self._current_endpoint()!r} cannot be None (did it end without a return"
+                " statement?). It must return a response, text, bytes, a dict or list, a"
+                " generator, or a tuple."
             )
 
         response: Response
@@ -698,7 +702,7 @@ class Quart(App):
             else:
                 response.status_code = int(status)
         if headers:
-            response.headers.update(headers)  # type: ignore[arg-type]
+            response.headers.update(headers)
         return response
 
     def _current_endpoint(self) -> str | None:
@@ -731,7 +735,7 @@ class Quart(App):
 
     # --------------------------------------------------------------- errors
 
-    def _find_error_handler(  # type: ignore[override]
+    def _find_error_handler(
         self, e: BaseException, blueprints: list[str]
     ) -> Callable[..., Any] | None:
         key = (type(e), tuple(blueprints))
@@ -761,7 +765,7 @@ class Quart(App):
             return await self.handle_http_exception(error)
         handler = self._find_error_handler(error, _current_blueprints())
         if handler is None:
-            raise  # noqa: PLE0704 - called while `error` is being handled
+            raise
         return await self.ensure_async(handler)(error)
 
     def _propagate_exceptions(self) -> bool:
@@ -837,9 +841,7 @@ class Quart(App):
 
     # ------------------------------------------------------------ websockets
 
-    async def handle_websocket(
-        self, websocket: Websocket
-    ) -> Response | None:
+    async def handle_websocket(self, websocket: Websocket) -> Response | None:
         """Handle a websocket connection from start to end.
 
         Returns a response to send instead of accepting (a refusal), or None.
@@ -1030,13 +1032,13 @@ class Quart(App):
         host = host or server_host or "127.0.0.1"
         port = port or int(server_port or 5000)
         scheme = "https" if certfile and keyfile else "http"
-        print(f" * Serving Quart app '{self.name}'")  # noqa: T201
-        print(f" * Debug mode: {bool(self.debug)}")  # noqa: T201
-        print(" * Please use an ASGI server (e.g. hypercorn) directly in production")  # noqa: T201
-        print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")  # noqa: T201
+        print(f" * Serving Quart app '{self.name}'")
+        print(f" * Debug mode: {bool(self.debug)}")
+        print(" * Please use an ASGI server (e.g. hypercorn) directly in production")
+        print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")
 
         server = self.run_task(
-            host, port, debug, ca_certs, certfile, keyfile, shutdown_trigger=shutdown_event.wait
+            host, port, debug, ca_certs, certfile, keyfile, shutdown_trigger=_waiter(shutdown_event)
         )
         tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
         if use_reloader:
@@ -1095,9 +1097,7 @@ class Quart(App):
         if not self.has_static_folder:
             raise RuntimeError("The app has no static folder.")
         max_age = self.get_send_file_max_age(filename)
-        return await send_from_directory(
-            cast(str, self.static_folder), filename, max_age=max_age
-        )
+        return await send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
 
     async def open_resource(self, path: str, mode: str = "rb") -> Any:
         """Open a file relative to the app's root path, in a thread (returns the file)."""
@@ -1139,6 +1139,13 @@ def _is_stream(value: Any) -> bool:
     )
 
 
+def _waiter(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    async def wait() -> None:
+        await event.wait()
+
+    return wait
+
+
 def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if not tasks:
@@ -1149,7 +1156,11 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
     for task in tasks:
         if not task.cancelled() and task.exception() is not None:
             loop.call_exception_handler(
-                {"message": "unhandled exception during shutdown", "exception": task.exception(), "task": task}
+                {
+                    "message": "unhandled exception during shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
             )
 
 

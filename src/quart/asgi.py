@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers
 
 from .exceptions import ConnectionClosed
 from .utils import encode_headers
-from .wrappers.response import DataBody, _USE_CONFIG
+from .wrappers.response import _USE_CONFIG, DataBody
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -117,7 +117,7 @@ class ASGIHTTPConnection:
         except Exception:
             # Headers are out, so no error page can follow: log the app's error once and
             # end without completing the body, so the client sees a truncated response.
-            self.app.log_exception(sys.exc_info())  # type: ignore[arg-type]
+            self.app.log_exception(sys.exc_info())
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

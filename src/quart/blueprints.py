@@ -49,15 +49,13 @@ class Blueprint(SansIOBlueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cli = click.Group(self.name)
-        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = (
-            defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
+            list
         )
-        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = (
-            defaultdict(list)
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = defaultdict(
+            list
         )
-        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
-            defaultdict(list)
-        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """The cache max-age for this blueprint's static files (the app's setting)."""

@@ -79,7 +79,10 @@ class AppContext:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.pop(exc)
 
@@ -110,7 +113,7 @@ class _ConnectionContext:
 
     def copy(self) -> Any:
         """A context for the same connection and session, to push in another task."""
-        return self.__class__(self.app, self._connection, self.session)  # type: ignore[call-arg]
+        return self.__class__(self.app, self._connection, self.session)
 
     def match_request(self) -> None:
         """Match the URL against the app's rules, keeping any routing error for later."""
@@ -121,7 +124,7 @@ class _ConnectionContext:
             self._connection.routing_exception = error
         else:
             self._connection.url_rule = rule
-            self._connection.view_args = view_args
+            self._connection.view_args = dict(view_args)
 
     async def push(self) -> None:
         app_ctx = _cv_app.get(None)
@@ -159,7 +162,10 @@ class _ConnectionContext:
         raise NotImplementedError
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.pop(exc)
 
@@ -172,9 +178,7 @@ class RequestContext(_ConnectionContext):
 
     _cv = _cv_request
 
-    def __init__(
-        self, app: Quart, request: Request, session: SessionMixin | None = None
-    ) -> None:
+    def __init__(self, app: Quart, request: Request, session: SessionMixin | None = None) -> None:
         super().__init__(app, request, session)
         self.request = request
 
@@ -230,16 +234,12 @@ def after_this_websocket(func: AfterWebsocketCallable) -> AfterWebsocketCallable
     """Run ``func(response)`` after the current websocket conversation ends."""
     ctx = _cv_websocket.get(None)
     if ctx is None:
-        raise RuntimeError(
-            "'after_this_websocket' can only be used while a websocket is handled."
-        )
+        raise RuntimeError("'after_this_websocket' can only be used while a websocket is handled.")
     ctx._after_functions.append(func)
     return func
 
 
-def _copying(
-    cv: ContextVar[Any], what: str, func: Callable[P, Any]
-) -> Callable[P, Awaitable[Any]]:
+def _copying(cv: ContextVar[Any], what: str, func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
     ctx = cv.get(None)
     if ctx is None:
         raise RuntimeError(f"Attempt to copy the {what} context outside of a {what} context.")

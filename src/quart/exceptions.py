@@ -32,7 +32,7 @@ from werkzeug.exceptions import (
     MisdirectedRequest,
     NotAcceptable,
     NotFound,
-    NotImplemented,  # noqa: A004 - werkzeug's name for the 501 error
+    NotImplemented,
     PreconditionFailed,
     PreconditionRequired,
     RequestedRangeNotSatisfiable,

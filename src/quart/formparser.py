@@ -21,6 +21,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from .datastructures import FileStorage
 
 StreamFactory = Callable[[int | None, str | None, str | None, int | None], IO[bytes]]
+_FEED_SIZE = 64 * 1024
 FormResult = tuple[MultiDict[str, str], MultiDict[str, FileStorage]]
 
 
@@ -91,8 +92,18 @@ class FormDataParser:
         parser = _MultipartCollector(self, content_length)
         try:
             async for chunk in body:
-                decoder.receive_data(chunk)
-                parser.drain(decoder)
+                # Feed in slices that fit the decoder's buffer limit (the form memory
+                # limit), so that file parts flow through and only a field or a part's
+                # headers can exceed it.
+                position = 0
+                while position < len(chunk):
+                    size = _FEED_SIZE
+                    if self.max_form_memory_size is not None:
+                        room = self.max_form_memory_size - len(decoder.buffer)
+                        size = max(1, min(size, room))
+                    decoder.receive_data(chunk[position : position + size])
+                    position += size
+                    parser.drain(decoder)
             decoder.receive_data(None)
             parser.drain(decoder)
         except ValueError as error:
@@ -119,7 +130,6 @@ class _MultipartCollector:
         self._part: Field | File | None = None
         self._value = bytearray()
         self._stream: IO[bytes] | None = None
-        self._field_memory = 0
 
     def drain(self, decoder: MultipartDecoder) -> None:
         while True:
@@ -153,10 +163,11 @@ class _MultipartCollector:
         elif isinstance(part, Field):
             self._value.extend(event.data)
             limit = self.owner.max_form_memory_size
-            if limit is not None and self._field_memory + len(self._value) > limit:
-                raise RequestEntityTooLarge("The form data is larger than the form memory limit.")
+            if limit is not None and len(self._value) > limit:
+                raise RequestEntityTooLarge(
+                    f"The form field {part.name!r} is larger than the form memory limit."
+                )
             if not event.more_data:
-                self._field_memory += len(self._value)
                 self.fields.append((part.name, self._decode(part.headers, bytes(self._value))))
 
     def _make_storage(self, part: File, stream: IO[bytes]) -> FileStorage:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncGenerator, Callable, Iterable
-from datetime import datetime, timedelta
 import mimetypes
+import os
 import unicodedata
-from datetime import timezone
+from collections.abc import AsyncGenerator, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from hashlib import sha1
 from io import BytesIO
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from zlib import adler32
 
 from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
 from .globals import _cv_request, _cv_websocket, current_app, request_ctx
@@ -47,7 +47,7 @@ __all__ = [
 
 def get_debug_flag() -> bool:
     """Whether ``QUART_DEBUG`` asks for debug mode."""
-    value = os.environ.get("QUART_DEBUG")
+    value = os.environ.get("QUART_DEBUG", "")
     return bool(value) and value.lower() not in {"0", "false", "no"}
 
 
@@ -61,8 +61,9 @@ def get_load_dotenv(default: bool = True) -> bool:
 
 def abort(code: int | SansIOResponse, *args: Any, **kwargs: Any) -> NoReturn:
     """Stop handling the request with an HTTP error (``abort(404)``) or a response."""
-    current_app.aborter(code, *args, **kwargs)  # type: ignore[arg-type]
-    raise AssertionError("unreachable")  # pragma: no cover - the aborter always raises
+    if current_app:
+        current_app.aborter(code, *args, **kwargs)
+    werkzeug_abort(code, *args, **kwargs)
 
 
 def redirect(location: str, code: int = 302) -> SansIOResponse:
@@ -166,9 +167,7 @@ def get_flashed_messages(
     return [(category, message) for category, message in flashes]
 
 
-async def send_from_directory(
-    directory: FilePath, file_name: str, **kwargs: Any
-) -> Response:
+async def send_from_directory(directory: FilePath, file_name: str, **kwargs: Any) -> Response:
     """Send ``file_name`` from inside ``directory``; 404 for anything outside it."""
     directory_path = os.fspath(file_path_to_path(directory))
     joined = safe_join(directory_path, os.fspath(file_name))
@@ -185,7 +184,7 @@ async def send_file(
     conditional: bool = True,
     etag: bool | str = True,
     last_modified: datetime | None = None,
-    max_age: None | int | Callable[[str | None], int | None] = None,
+    max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> Response:
     """A response with a file's content, read in chunks off the event loop.
 
@@ -218,13 +217,13 @@ async def send_file(
         body: ResponseBody = FileBody(file_path)
         size: int | None = stat.st_size
         if last_modified is None:
-            last_modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
+            last_modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
         etag_value = f"{stat.st_mtime}-{stat.st_size}-{adler32(file_path.encode())}"
     else:
         io_body = IOBody(filename_or_io)  # type: ignore[arg-type]
         body, size, etag_value = io_body, io_body.size, None
 
-    response = app.response_class(body, mimetype=mimetype)
+    response: Response = app.response_class(body, mimetype=mimetype)
     if size is not None:
         response.content_length = size
     if as_attachment or download_name is not None:
@@ -242,16 +241,15 @@ async def send_file(
             )
     if last_modified is not None:
         response.last_modified = last_modified
-    if callable(max_age):
-        max_age = max_age(file_path)
-    if max_age is None and file_path is not None:
-        max_age = app.get_send_file_max_age(file_path)
-    if max_age is not None:
-        if max_age > 0:
+    seconds = max_age(file_path) if callable(max_age) else max_age
+    if seconds is None and file_path is not None:
+        seconds = app.get_send_file_max_age(file_path)
+    if seconds is not None:
+        if seconds > 0:
             response.cache_control.no_cache = None
             response.cache_control.public = True
-        response.cache_control.max_age = max_age
-        response.expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+        response.cache_control.max_age = seconds
+        response.expires = datetime.now(UTC) + timedelta(seconds=seconds)
     else:
         response.cache_control.no_cache = True
     if isinstance(etag, str):

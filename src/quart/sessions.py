@@ -4,7 +4,7 @@ default signed-cookie implementation, compatible with Flask's cookies."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask.sessions import NullSession as FlaskNullSession
@@ -36,7 +36,7 @@ class NullSession(FlaskNullSession):
             " the app's config (app.secret_key) to something unique and secret."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:
@@ -81,7 +81,7 @@ class SessionInterface:
     def get_expiration_time(self, app: Quart, session: SessionMixin) -> datetime | None:
         """When a permanent session's cookie expires; None for a browser session."""
         if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+            return datetime.now(UTC) + app.permanent_session_lifetime
         return None
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
@@ -90,9 +90,7 @@ class SessionInterface:
             session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
         )
 
-    async def open_session(
-        self, app: Quart, request: BaseRequestWebsocket
-    ) -> SessionMixin | None:
+    async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> SessionMixin | None:
         raise NotImplementedError
 
     async def save_session(
@@ -151,7 +149,7 @@ class SecureCookieSessionInterface(SessionInterface):
             data = signer.loads(value, max_age=max_age)
         except BadSignature:
             return self.session_class()
-        except Exception:  # noqa: BLE001 - a client's cookie must never cause an error
+        except Exception:
             return self.session_class()
         if not isinstance(data, dict):
             return self.session_class()
@@ -196,7 +194,7 @@ class SecureCookieSessionInterface(SessionInterface):
         value = signer.dumps(dict(session))
         response.set_cookie(
             name,
-            value,  # type: ignore[arg-type]
+            value,
             expires=self.get_expiration_time(app, session),
             httponly=httponly,
             domain=domain,

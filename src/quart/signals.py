@@ -26,7 +26,7 @@ def _wrap_sync(receiver: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any
 class AsyncNamedSignal(NamedSignal):
     """A named signal whose ``send_async`` accepts sync and async receivers alike."""
 
-    async def send_async(  # type: ignore[override]
+    async def send_async(
         self,
         sender: Any | None = None,
         /,
@@ -35,9 +35,7 @@ class AsyncNamedSignal(NamedSignal):
         | None = None,
         **kwargs: Any,
     ) -> list[tuple[Callable[..., Any], Any]]:
-        return await super().send_async(
-            sender, _sync_wrapper=_sync_wrapper or _wrap_sync, **kwargs
-        )
+        return await super().send_async(sender, _sync_wrapper=_sync_wrapper or _wrap_sync, **kwargs)
 
 
 class AsyncNamespace(Namespace):

@@ -122,7 +122,7 @@ async def _stream(template: Template, context: dict[str, Any]) -> AsyncIterator[
 
 async def render_template(template_name_or_list: str | list[str], **context: Any) -> str:
     """Render a template from the templates folders with ``context``."""
-    template = current_app.jinja_env.get_or_select_template(template_name_or_list)
+    template = current_app.jinja_env.get_or_select_template(template_name_or_list)  # type: ignore[arg-type]
     return await _render(template, context)
 
 
@@ -136,7 +136,7 @@ async def stream_template(
     template_name_or_list: str | list[str], **context: Any
 ) -> AsyncIterator[str]:
     """Render a template chunk by chunk, for a streamed response."""
-    template = current_app.jinja_env.get_or_select_template(template_name_or_list)
+    template = current_app.jinja_env.get_or_select_template(template_name_or_list)  # type: ignore[arg-type]
     return await _stream(template, context)
 
 

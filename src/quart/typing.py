@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from collections.abc import Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 if TYPE_CHECKING:
@@ -56,8 +63,8 @@ AfterWebsocketCallable = Union[
     Callable[[Optional["Response"]], Awaitable[Optional["Response"]]],
 ]
 BeforeRequestCallable = Union[
-    Callable[[], Optional[ResponseReturnValue]],
-    Callable[[], Awaitable[Optional[ResponseReturnValue]]],
+    Callable[[], ResponseReturnValue | None],
+    Callable[[], Awaitable[ResponseReturnValue | None]],
 ]
 BeforeWebsocketCallable = BeforeRequestCallable
 BeforeServingCallable = Union[Callable[[], None], Callable[[], Awaitable[None]]]
@@ -68,8 +75,8 @@ ErrorHandlerCallable = Union[
 ]
 ShellContextProcessorCallable = Callable[[], dict[str, Any]]
 TeardownCallable = Union[
-    Callable[[Optional[BaseException]], None],
-    Callable[[Optional[BaseException]], Awaitable[None]],
+    Callable[[BaseException | None], None],
+    Callable[[BaseException | None], Awaitable[None]],
 ]
 TemplateContextProcessorCallable = Union[
     Callable[[], dict[str, Any]], Callable[[], Awaitable[dict[str, Any]]]
@@ -78,13 +85,13 @@ TemplateFilterCallable = Callable[..., Any]
 TemplateGlobalCallable = Callable[..., Any]
 TemplateTestCallable = Callable[..., bool]
 URLDefaultCallable = Callable[[str, dict[str, Any]], None]
-URLValuePreprocessorCallable = Callable[[Optional[str], Optional[dict[str, Any]]], None]
+URLValuePreprocessorCallable = Callable[[str | None, dict[str, Any] | None], None]
 RouteCallable = Union[
     Callable[..., ResponseReturnValue], Callable[..., Awaitable[ResponseReturnValue]]
 ]
 WebsocketCallable = Union[
-    Callable[..., Optional[ResponseReturnValue]],
-    Callable[..., Awaitable[Optional[ResponseReturnValue]]],
+    Callable[..., ResponseReturnValue | None],
+    Callable[..., Awaitable[ResponseReturnValue | None]],
 ]
 
 # ASGI, as far as the framework needs to name it.

@@ -95,7 +95,9 @@ def file_path_to_path(*paths: FilePath) -> Path:
 
 def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values."""
-    return [(key.lower().encode("latin1"), value.encode("latin1")) for key, value in headers.items()]
+    return [
+        (key.lower().encode("latin1"), value.encode("latin1")) for key, value in headers.items()
+    ]
 
 
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:

@@ -80,8 +80,20 @@ class QuartClient:
         """Send a request and return the whole response."""
         self.push_promises = []
         response = await self._make_request(
-            path, method, headers, data, form, files, query_string, json, scheme, root_path,
-            http_version, scope_base, auth, subdomain,
+            path,
+            method,
+            headers,
+            data,
+            form,
+            files,
+            query_string,
+            json,
+            scheme,
+            root_path,
+            http_version,
+            scope_base,
+            auth,
+            subdomain,
         )
         redirects = 0
         while follow_redirects and 300 <= response.status_code < 400 and response.location:
@@ -155,7 +167,15 @@ class QuartClient:
         )
         self._add_cookie_header(headers, scheme, path)
         scope = make_test_scope(
-            "http", path, method, headers, query, scheme, root_path, http_version, scope_base,
+            "http",
+            path,
+            method,
+            headers,
+            query,
+            scheme,
+            root_path,
+            http_version,
+            scope_base,
             _preserve_context=self.preserve_context,
         )
         return self.http_connection_class(self.app, scope)
@@ -180,7 +200,15 @@ class QuartClient:
         )
         self._add_cookie_header(headers, scheme, path)
         scope = make_test_scope(
-            "websocket", path, "GET", headers, query, scheme, root_path, http_version, scope_base,
+            "websocket",
+            path,
+            "GET",
+            headers,
+            query,
+            scheme,
+            root_path,
+            http_version,
+            scope_base,
             _preserve_context=self.preserve_context,
         )
         scope["subprotocols"] = list(subprotocols or [])
@@ -203,8 +231,15 @@ class QuartClient:
         if self.cookie_jar is None:
             raise RuntimeError("This client does not keep cookies (use_cookies=False).")
         header = dump_cookie(
-            key, value, max_age=max_age, expires=expires, path=path, domain=domain,
-            secure=secure, httponly=httponly, samesite=samesite,
+            key,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
         )
         headers = Headers([("Set-Cookie", header)])
         request = U2Request(f"http://{server_name}{path}")
@@ -235,14 +270,21 @@ class QuartClient:
         into the cookie jar: ``async with client.session_transaction() as session:``."""
         if self.cookie_jar is None:
             raise RuntimeError("Session transactions need cookies (use_cookies=True).")
-        headers, path, query = make_test_headers_path_and_query_string(
+        headers, path, _query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string
         )
         self._add_cookie_header(headers, scheme, path)
         interface = self.app.session_interface
         ctx = self.app.test_request_context(
-            path, method=method, headers=headers, scheme=scheme, data=data, form=form,
-            json=json, root_path=root_path, http_version=http_version,
+            path,
+            method=method,
+            headers=headers,
+            scheme=scheme,
+            data=data,
+            form=form,
+            json=json,
+            root_path=root_path,
+            http_version=http_version,
         )
         async with ctx:
             session = await interface.open_session(self.app, ctx.request)
@@ -261,15 +303,20 @@ class QuartClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.preserve_context = False
         await self._pop_preserved_context()
 
     async def _pop_preserved_context(self) -> None:
-        ctx, self._pushed_context = self._pushed_context, None
-        if ctx is not None and _cv_request.get(None) is ctx:
-            await ctx.pop(None)
+        pushed = self._pushed_context
+        self._pushed_context = None
+        current = _cv_request.get(None)
+        if current is not None and current is pushed:
+            await current.pop(None)
 
     async def _make_request(
         self,
@@ -300,7 +347,15 @@ class QuartClient:
             headers["Content-Length"] = str(len(body))
         self._add_cookie_header(headers, scheme, path)
         scope = make_test_scope(
-            "http", path, method, headers, query, scheme, root_path, http_version, scope_base,
+            "http",
+            path,
+            method,
+            headers,
+            query,
+            scheme,
+            root_path,
+            http_version,
+            scope_base,
             _preserve_context=self.preserve_context,
         )
         async with self.http_connection_class(self.app, scope) as connection:
@@ -313,7 +368,7 @@ class QuartClient:
             preserved = self.app._preserved_context
             self.app._preserved_context = None
             if preserved is not None:
-                await preserved.push()
+                await preserved.push()  # popped by the next request or on leaving
                 self._pushed_context = preserved
         self._extract_cookies(response.headers, scheme, path)
         return response

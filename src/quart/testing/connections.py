@@ -79,7 +79,10 @@ class TestHTTPConnection:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         assert self._task is not None
         if exc_type is not None:
@@ -98,7 +101,10 @@ class TestHTTPConnection:
             if isinstance(item, Exception):
                 break
             self.response_data.extend(item)
-        return self.app.response_class(bytes(self.response_data), self.status_code, self.headers)
+        response = self.app.response_class(bytes(self.response_data), self.status_code)
+        if self.headers is not None:
+            response.headers = self.headers  # as sent, Content-Length of a HEAD included
+        return response
 
     async def _next_from_app(self) -> bytes | Exception:
         """The next item from the app, or the app's own error if it failed first."""
@@ -149,7 +155,10 @@ class TestWebsocketConnection:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         assert self._task is not None
         await self.disconnect()
@@ -159,7 +168,7 @@ class TestWebsocketConnection:
             if isinstance(item, WebsocketResponseError) and exc_type is None:
                 raise item
 
-    async def receive(self) -> AnyStr:  # type: ignore[type-var]
+    async def receive(self) -> AnyStr:
         """The next message from the app."""
         item = await self._next_from_app()
         if isinstance(item, Exception):

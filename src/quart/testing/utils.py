@@ -6,7 +6,7 @@ from base64 import b64encode
 from collections.abc import Mapping
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from werkzeug.datastructures import Authorization, Headers
 from werkzeug.test import encode_multipart
@@ -58,7 +58,7 @@ def make_test_headers_path_and_query_string(
         query = urlencode(query_string, doseq=True).encode("ascii")
     else:
         query = parts.query.encode("ascii")
-    return headers, parts.path or "/", query
+    return headers, unquote(parts.path) or "/", query
 
 
 def make_test_body_with_headers(
@@ -129,12 +129,13 @@ def make_test_scope(
         "asgi": {"spec_version": "2.1", "version": "3.0"},
         "method": method,
         "scheme": scheme,
-        "path": root_path + path,
-        "raw_path": (root_path + path).encode("utf-8"),
+        "path": path,
+        "raw_path": quote(path).encode("ascii"),
         "query_string": query_string,
         "root_path": root_path,
         "headers": [
-            (name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers.items()
+            (name.lower().encode("latin1"), value.encode("latin1"))
+            for name, value in headers.items()
         ],
         "client": ("127.0.0.1", 80),
         "server": ("localhost", 80 if scheme in ("http", "ws") else 443),

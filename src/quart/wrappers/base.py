@@ -57,7 +57,7 @@ class BaseRequestWebsocket(SansIORequest):
         self.remote_addr = client[0] if client else None
 
     @cached_property
-    def headers(self) -> Headers:  # type: ignore[override]
+    def headers(self) -> Headers:
         """The request headers, built from the ASGI scope the first time they are read."""
         return Headers(
             [
@@ -70,7 +70,7 @@ class BaseRequestWebsocket(SansIORequest):
     def endpoint(self) -> str | None:
         """The endpoint the URL matched, or None."""
         if self.url_rule is not None:
-            return self.url_rule.endpoint
+            return self.url_rule.endpoint  # type: ignore[no-any-return]
         return None
 
     @property

@@ -7,8 +7,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, MultiDict
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    RequestEntityTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
@@ -133,7 +137,9 @@ class Request(BaseRequestWebsocket):
         send_push_promise: Callable[[str, Headers], Awaitable[None]] | None = None,
         receive: ASGIReceiveCallable | None = None,
     ) -> None:
-        super().__init__(method, scheme, path, query_string, headers, root_path, http_version, scope)
+        super().__init__(
+            method, scheme, path, query_string, headers, root_path, http_version, scope
+        )
         self._max_content_length = max_content_length
         self._max_form_memory_size: int | None = None
         self._max_form_parts: int | None = None
@@ -174,7 +180,7 @@ class Request(BaseRequestWebsocket):
         """The most form field data held in memory; ``MAX_FORM_MEMORY_SIZE`` unless set."""
         if self._max_form_memory_size is not None:
             return self._max_form_memory_size
-        return _config_value("MAX_FORM_MEMORY_SIZE")
+        return _config_value("MAX_FORM_MEMORY_SIZE")  # type: ignore[no-any-return]
 
     @max_form_memory_size.setter
     def max_form_memory_size(self, value: int | None) -> None:
@@ -185,7 +191,7 @@ class Request(BaseRequestWebsocket):
         """The most multipart parts or form fields; ``MAX_FORM_PARTS`` unless set."""
         if self._max_form_parts is not None:
             return self._max_form_parts
-        return _config_value("MAX_FORM_PARTS")
+        return _config_value("MAX_FORM_PARTS")  # type: ignore[no-any-return]
 
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
@@ -272,25 +278,23 @@ class Request(BaseRequestWebsocket):
             self.body, self.mimetype, self.content_length, self.mimetype_params
         )
         self._form = form
-        self._files = files  # type: ignore[assignment]
+        self._files = files
 
     @property
     async def json(self) -> Any:
-        """The body parsed as JSON; 415 unless the content type is JSON."""
+        """The body parsed as JSON (None unless the content type is JSON)."""
         return await self.get_json()
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON.
 
-        Without ``force`` the content type must be JSON (415 otherwise); invalid JSON is a
-        400 with the parser's reason. ``silent`` returns None instead of either error.
+        Without ``force`` a body whose content type is not JSON gives None, as in Quart;
+        invalid JSON is a 400 with the parser's reason (None with ``silent``).
         """
         if cache and self._json is not _NO_JSON:
             return self._json
         if not (force or self.is_json):
-            if silent:
-                return None
-            return self.on_json_loading_failed(None)
+            return None
         data = await self.get_data(cache=cache)
         try:
             result = self._load_json(data)
@@ -311,12 +315,9 @@ class Request(BaseRequestWebsocket):
         return json.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
-        """Called when the body is not JSON; raises the 400 or 415 the client should get."""
+        """Called when the body is not valid JSON; raises the 400 the client gets."""
         if error is None:
-            raise UnsupportedMediaType(
-                "Did not attempt to load JSON data because the request Content-Type was not"
-                " 'application/json'."
-            )
+            raise UnsupportedMediaType("The request's Content-Type is not 'application/json'.")
         raise BadRequest(f"Failed to decode JSON object: {error}")
 
     async def send_push_promise(self, path: str) -> None:
@@ -333,7 +334,7 @@ class Request(BaseRequestWebsocket):
     async def close(self) -> None:
         """Close uploaded files' streams."""
         if self._files is not None:
-            for storage in self._files.values():
+            for _, storage in self._files.items(multi=True):
                 storage.close()
 
 

@@ -39,7 +39,10 @@ class ResponseBody:
         raise NotImplementedError
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         return None
 
@@ -81,7 +84,10 @@ class IterableBody(ResponseBody):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         close = getattr(self._iterator, "aclose", None)
         if close is not None:
@@ -119,7 +125,10 @@ class FileBody(ResponseBody):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._file is not None:
             await run_sync(self._file.close)()
@@ -165,7 +174,10 @@ class IOBody(ResponseBody):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.io_stream.close()
 
@@ -173,12 +185,13 @@ class IOBody(ResponseBody):
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
+        # In-memory streams are read directly; real files in the thread pool.
         in_memory = isinstance(self.io_stream, BytesIO)
-        read = self.io_stream.read if in_memory else run_sync(self.io_stream.read)
+        read_in_thread = run_sync(self.io_stream.read)
         remaining = None if self.end is None else self.end - self.begin
         while remaining is None or remaining > 0:
             size = self.buffer_size if remaining is None else min(self.buffer_size, remaining)
-            chunk = read(size) if in_memory else await read(size)  # type: ignore[misc]
+            chunk: bytes = self.io_stream.read(size) if in_memory else await read_in_thread(size)
             if not chunk:
                 return
             if remaining is not None:
@@ -209,7 +222,13 @@ class Response(SansIOResponse):
 
     def __init__(
         self,
-        response: ResponseBody | str | bytes | bytearray | Iterable[Any] | AsyncIterable[Any] | None = None,
+        response: ResponseBody
+        | str
+        | bytes
+        | bytearray
+        | Iterable[Any]
+        | AsyncIterable[Any]
+        | None = None,
         status: int | str | None = None,
         headers: HeadersValue | None = None,
         mimetype: str | None = None,
@@ -255,10 +274,7 @@ class Response(SansIOResponse):
 
     def set_data(self, data: str | bytes | bytearray) -> None:
         """Replace the body with ``data`` (text is UTF-8 encoded) and set Content-Length."""
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        else:
-            data = bytes(data)
+        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         self.response = self.data_body_class(data)
         if self.automatically_set_content_length:
             self.headers["Content-Length"] = str(len(data))
@@ -370,7 +386,7 @@ class Response(SansIOResponse):
         else:
             return False
         self.headers["Content-Length"] = str(end - begin)
-        self.content_range = ContentRange(units, begin, end, complete_length)  # type: ignore[assignment]
+        self.content_range = ContentRange(units, begin, end, complete_length)
         self.status_code = 206
         return True
 
