@@ -719,7 +719,11 @@ class Quart(App):
             response = self.response_class("", error.code)
             response.headers["Location"] = error.new_url
             return response
-        return self.response_class(error.get_body(), error.code, error.get_headers())
+        response = self.response_class(_error_page(error), error.code)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":  # the page is HTML, as the response says
+                response.headers.add(name, value)
+        return response
 
     async def _adopt_response(self, response: SansIOResponse) -> Response:
         return self._copy_response(response)
@@ -1119,6 +1123,27 @@ class Quart(App):
         for processor in self.shell_context_processors:
             context.update(processor())
         return context
+
+
+_ERROR_PAGES: dict[tuple[type[HTTPException], str | None], str] = {}
+
+
+def _error_page(error: HTTPException) -> str:
+    """The HTML page of an HTTP error. A page that depends only on the error's class and
+    description (werkzeug's own rendering) is made once and reused."""
+    error_class = type(error)
+    if (
+        error_class.get_body is not HTTPException.get_body
+        or error_class.get_description is not HTTPException.get_description
+    ):
+        return error.get_body()
+    key = (error_class, error.description)
+    page = _ERROR_PAGES.get(key)
+    if page is None:
+        page = error.get_body()
+        if len(_ERROR_PAGES) < 256:
+            _ERROR_PAGES[key] = page
+    return page
 
 
 def _current_blueprints() -> list[str]:

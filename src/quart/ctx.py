@@ -188,7 +188,8 @@ class RequestContext(_ConnectionContext):
 
     async def _teardown(self, exc: BaseException | None) -> None:
         await self.app.do_teardown_request(exc, self)
-        await self.request.close()
+        if self.request._files is not None:
+            await self.request.close()
 
     async def __aenter__(self) -> RequestContext:
         await self.push()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import BadHost
 from werkzeug.routing import Map, MapAdapter, Rule
 
 if TYPE_CHECKING:
@@ -70,12 +72,25 @@ class QuartMap(Map):
                 subdomain = "<invalid>"
             else:
                 subdomain = ".".join(part for part in host_parts[:offset] if part)
-        return self.bind(
-            server_name,
-            request.root_path,
-            subdomain,
+        # What Map.bind does, minus the IDNA encoding of the host, which is cached.
+        return MapAdapter(
+            self,
+            _encode_server_name(server_name),
+            request.root_path or "/",
+            subdomain if subdomain is not None or self.host_matching else self.default_subdomain,
             request.scheme,
-            request.method,
             request.path,
+            request.method,
             request.query_string.decode("latin1"),
         )
+
+
+@lru_cache(maxsize=256)
+def _encode_server_name(server_name: str) -> str:
+    """``server_name`` with its host part IDNA-encoded (400 for an invalid host)."""
+    host, port_sep, port = server_name.lower().partition(":")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise BadHost() from error
+    return f"{host}{port_sep}{port}"

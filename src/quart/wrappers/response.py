@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from functools import lru_cache
 from hashlib import sha1
 from io import BytesIO
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
-from werkzeug.datastructures import ContentRange
+from werkzeug.datastructures import ContentRange, Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import parse_etags, parse_range_header
+from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_range_header
 from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.utils import get_content_type
 
 from ..globals import _cv_app
 from ..utils import run_sync, run_sync_iterable
@@ -30,6 +32,13 @@ if TYPE_CHECKING:
     from .request import Request
 
 _USE_CONFIG: Any = Ellipsis  # sentinel: take RESPONSE_TIMEOUT from the app's config
+_STATUS_LINES = {code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()}
+
+
+@lru_cache(maxsize=64)
+def _content_type(mimetype: str) -> str:
+    """The Content-Type for a mimetype (``; charset=utf-8`` added to text types)."""
+    return get_content_type(mimetype, "utf-8")
 
 
 class ResponseBody:
@@ -234,9 +243,28 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
         self.timeout: float | None = _USE_CONFIG
         self.response: ResponseBody
+        if headers is None and content_type is None and (status is None or type(status) is int):
+            # The common case, built without werkzeug's per-header validation: the values
+            # are ours and known to be valid.
+            self.headers = Headers()
+            items = self.headers._list  # type: ignore[attr-defined]
+            items.append(("Content-Type", _content_type(mimetype or self.default_mimetype)))
+            code = self.default_status if status is None else status
+            line = _STATUS_LINES.get(code)
+            if line is None:
+                self.status = code
+            else:
+                self._status, self._status_code = line, code
+            if type(response) is str or type(response) is bytes:
+                data = response.encode("utf-8") if type(response) is str else response
+                self.response = self.data_body_class(data)  # type: ignore[arg-type]
+                if self.automatically_set_content_length:
+                    items.append(("Content-Length", str(len(data))))
+                return
+        else:
+            super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
         if response is None:
             self.response = self.data_body_class(b"")
         elif isinstance(response, ResponseBody):

@@ -1,0 +1,230 @@
+"""Application and request contexts, the context globals and copying contexts to tasks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from quart import (
+    Quart,
+    copy_current_app_context,
+    copy_current_request_context,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+)
+
+
+async def test_current_app_inside_a_request(app, client):
+    app.config["NAME"] = "configured"
+
+    @app.route("/")
+    async def index():
+        assert current_app._get_current_object() is app
+        return current_app.config["NAME"]
+
+    assert await (await client.get("/")).get_data(as_text=True) == "configured"
+
+
+async def test_has_context_functions(app, client):
+    assert not has_app_context()
+    assert not has_request_context()
+
+    async with app.app_context():
+        assert has_app_context()
+        assert not has_request_context()
+
+    async with app.test_request_context("/"):
+        assert has_app_context()
+        assert has_request_context()
+
+    assert not has_app_context()
+    assert not has_request_context()
+
+
+async def test_app_context_provides_current_app_and_g(app):
+    async with app.app_context():
+        assert current_app.name == app.name
+        g.value = 1
+        assert g.value == 1
+        assert g.get("missing", "default") == "default"
+        assert "value" in g
+        assert g.pop("value") == 1
+        assert "value" not in g
+
+
+async def test_g_is_per_app_context(app):
+    async with app.app_context():
+        g.value = "first"
+    async with app.app_context():
+        assert "value" not in g
+        assert g.get("value") is None
+
+
+async def test_g_is_per_request(app, client):
+    @app.route("/set")
+    async def set_value():
+        g.value = "set"
+        return g.value
+
+    @app.route("/get")
+    async def get_value():
+        return g.get("value", "unset")
+
+    assert await (await client.get("/set")).get_data(as_text=True) == "set"
+    assert await (await client.get("/get")).get_data(as_text=True) == "unset"
+
+
+async def test_g_setdefault_and_iteration(app):
+    async with app.app_context():
+        assert g.setdefault("a", 1) == 1
+        assert g.setdefault("a", 2) == 1
+        g.b = 2
+        assert sorted(g) == ["a", "b"]
+
+
+async def test_nested_app_contexts_of_two_apps(app):
+    other = Quart("other", static_folder=None)
+    async with app.app_context():
+        g.outer = True
+        async with other.app_context():
+            assert current_app.name == "other"
+            assert "outer" not in g
+        assert current_app.name == app.name
+        assert g.outer is True
+
+
+async def test_request_outside_a_request_is_a_clear_runtime_error():
+    with pytest.raises(RuntimeError, match="request context"):
+        request.method  # noqa: B018
+
+
+async def test_request_in_app_context_only_is_still_an_error(app):
+    async with app.app_context():
+        with pytest.raises(RuntimeError, match="request context"):
+            request.path  # noqa: B018
+
+
+async def test_current_app_and_g_outside_a_context_are_runtime_errors():
+    # Flask says "application context", Quart "app context"
+    with pytest.raises(RuntimeError, match=r"app(lication)? context"):
+        current_app.name  # noqa: B018
+    with pytest.raises(RuntimeError, match=r"app(lication)? context"):
+        g.value = 1
+
+
+async def test_test_request_context_attributes(app):
+    async with app.test_request_context(
+        "/path/to?x=1",
+        method="PUT",
+        headers={"X-Custom": "yes"},
+        data=b"payload",
+    ):
+        assert request.method == "PUT"
+        assert request.path == "/path/to"
+        assert request.args["x"] == "1"
+        assert request.headers["X-Custom"] == "yes"
+        assert await request.get_data() == b"payload"
+
+
+async def test_test_request_context_query_string_argument(app):
+    async with app.test_request_context("/q", query_string={"a": "1", "b": ["2", "3"]}):
+        assert request.args["a"] == "1"
+        assert request.args.getlist("b") == ["2", "3"]
+        assert request.full_path == "/q?a=1&b=2&b=3"
+
+
+async def test_test_request_context_form_and_json(app):
+    async with app.test_request_context("/", method="POST", form={"name": "ada"}):
+        assert (await request.form)["name"] == "ada"
+        assert request.mimetype == "application/x-www-form-urlencoded"
+    async with app.test_request_context("/", method="POST", json={"n": 1}):
+        assert await request.get_json() == {"n": 1}
+        assert request.is_json
+
+
+async def test_test_request_context_matches_the_url(app):
+    @app.route("/user/<int:uid>", methods=["POST"])
+    async def user(uid):
+        return ""
+
+    async with app.test_request_context("/user/3", method="POST"):
+        assert request.endpoint == "user"
+        assert request.view_args == {"uid": 3}
+
+
+async def test_request_context_pushes_an_app_context(app):
+    async with app.test_request_context("/"):
+        assert current_app.name == app.name
+        g.inside = True
+        assert g.inside
+
+
+async def test_copy_current_request_context_in_a_task(app, client):
+    tasks = []
+
+    @app.route("/")
+    async def index():
+        @copy_current_request_context
+        async def background():
+            return f"{request.path} {request.args['q']} {g.token}"
+
+        g.token = "from-view"
+        tasks.append(asyncio.create_task(background()))
+        return "started"
+
+    response = await client.get("/?q=search")
+    assert await response.get_data(as_text=True) == "started"
+    # the task runs after the request has finished, in a copy of its context
+    assert await tasks[0] == "/ search from-view"
+
+
+async def test_copy_current_app_context_in_a_task(app, client):
+    app.config["SETTING"] = "value"
+    tasks = []
+
+    @app.route("/")
+    async def index():
+        @copy_current_app_context
+        async def background():
+            g.in_task = True
+            return current_app.config["SETTING"]
+
+        tasks.append(asyncio.create_task(background()))
+        return "started"
+
+    assert await (await client.get("/")).get_data(as_text=True) == "started"
+    assert await tasks[0] == "value"
+
+
+async def test_copy_current_request_context_needs_a_request(app):
+    async with app.app_context():
+        with pytest.raises(RuntimeError):
+
+            @copy_current_request_context
+            async def func():
+                return None
+
+
+async def test_copy_current_app_context_needs_an_app_context():
+    with pytest.raises(RuntimeError):
+
+        @copy_current_app_context
+        async def func():
+            return None
+
+
+async def test_context_is_not_leaked_between_requests(app, client):
+    @app.route("/<name>")
+    async def view(name):
+        assert "name" not in g
+        g.name = name
+        return request.path
+
+    assert await (await client.get("/a")).get_data(as_text=True) == "/a"
+    assert await (await client.get("/b")).get_data(as_text=True) == "/b"
+    assert not has_request_context()
+    assert not has_app_context()
