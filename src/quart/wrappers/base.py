@@ -63,7 +63,7 @@ class BaseRequestWebsocket(SansIORequest):
         headers = Headers()
         # The server has parsed and validated these already: fill the list directly
         # rather than re-validating each header (a few microseconds per request).
-        headers._list = [  # type: ignore[attr-defined]
+        headers._list = [
             (key.decode("latin1"), value.decode("latin1"))
             for key, value in self.scope.get("headers", ())
         ]

@@ -249,7 +249,7 @@ class Response(SansIOResponse):
             # The common case, built without werkzeug's per-header validation: the values
             # are ours and known to be valid.
             self.headers = Headers()
-            items = self.headers._list  # type: ignore[attr-defined]
+            items = self.headers._list
             items.append(("Content-Type", _content_type(mimetype or self.default_mimetype)))
             code = self.default_status if status is None else status
             line = _STATUS_LINES.get(code)
