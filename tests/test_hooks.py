@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from quart import Response, after_this_request, g, request
+from quart import Response, abort, after_this_request, g, request
 
 
 async def test_before_request_runs_before_the_view(app, client):
@@ -350,3 +350,40 @@ async def test_sync_view_does_not_block_the_event_loop(app, client):
 
     response, _ = await asyncio.gather(client.get("/blocking"), unblock())
     assert await response.get_data(as_text=True) == "released"
+
+
+async def test_teardown_gets_the_unhandled_exception_behind_a_500(app, client):
+    # As in Flask: the error that became a 500 reaches teardown functions, so that they
+    # can roll back work (the published Quart gives them None).
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    seen = []
+
+    @app.teardown_request
+    async def record(exc):
+        seen.append(exc)
+
+    @app.route("/")
+    async def fails():
+        raise ValueError("broken")
+
+    response = await client.get("/")
+    assert response.status_code == 500
+    assert len(seen) == 1
+    assert isinstance(seen[0], ValueError)
+    assert str(seen[0]) == "broken"
+
+
+async def test_teardown_gets_none_after_a_handled_http_error(app, client):
+    seen = []
+
+    @app.teardown_request
+    async def record(exc):
+        seen.append(exc)
+
+    @app.route("/")
+    async def missing():
+        abort(404)
+
+    response = await client.get("/")
+    assert response.status_code == 404
+    assert seen == [None]

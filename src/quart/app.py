@@ -543,18 +543,27 @@ class Quart(App):
         context is still active (a streamed body can use ``request``) and before teardown,
         so the client never waits for teardown work.
         """
-        async with self.request_context(request) as ctx:
+        ctx = self.request_context(request)
+        await ctx.push()
+        error: BaseException | None = None  # what teardown functions are given
+        try:
             try:
                 response = await self.full_dispatch_request(ctx)
             except asyncio.CancelledError:
                 raise  # the client went away, or the server is stopping
-            except Exception as error:
-                response = await self.handle_exception(error)
+            except Exception as unhandled:
+                error = unhandled
+                response = await self.handle_exception(unhandled)
             if send_response is not None:
                 await send_response(response)
             if request.scope.get("_quart._preserve_context", False):
                 self._preserved_context = ctx.copy()
             return response
+        except BaseException as failure:
+            error = failure
+            raise
+        finally:
+            await ctx.pop(error)
 
     async def full_dispatch_request(
         self, request_context: RequestContext | None = None
@@ -850,13 +859,22 @@ class Quart(App):
 
         Returns a response to send instead of accepting (a refusal), or None.
         """
-        async with self.websocket_context(websocket) as ctx:
+        ctx = self.websocket_context(websocket)
+        await ctx.push()
+        error: BaseException | None = None  # what teardown functions are given
+        try:
             try:
                 return await self.full_dispatch_websocket(ctx)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
-                return await self.handle_websocket_exception(error)
+            except Exception as unhandled:
+                error = unhandled
+                return await self.handle_websocket_exception(unhandled)
+        except BaseException as failure:
+            error = failure
+            raise
+        finally:
+            await ctx.pop(error)
 
     async def full_dispatch_websocket(
         self, websocket_context: WebsocketContext | None = None
