@@ -1,0 +1,155 @@
+"""The request path caches work that depends only on configuration (encoders, error pages,
+async forms of views, server names). These tests change that configuration between requests
+and check that what is cached follows."""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException, NotFound
+
+from quart import Quart, Response, abort, jsonify, request
+
+
+async def test_json_settings_changed_after_a_request_take_effect(app: Quart, client) -> None:
+    @app.route("/")
+    async def data():
+        return {"b": 1, "a": [1, 2]}
+
+    assert await (await client.get("/")).get_data(as_text=True) == '{"a":[1,2],"b":1}\n'
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    assert await (await client.get("/")).get_data(as_text=True) == '{"b":1,"a":[1,2]}\n'
+    app.json.compact = False  # type: ignore[attr-defined]
+    text = await (await client.get("/")).get_data(as_text=True)
+    assert text == '{\n  "b": 1,\n  "a": [\n    1,\n    2\n  ]\n}\n'
+
+
+async def test_debug_mode_makes_json_responses_readable(app: Quart, client) -> None:
+    @app.route("/")
+    async def data():
+        return jsonify(a=1)
+
+    app.debug = True
+    assert await (await client.get("/")).get_data(as_text=True) == '{\n  "a": 1\n}\n'
+
+
+async def test_json_dumps_with_arguments_is_not_cached_wrongly(app: Quart) -> None:
+    async with app.app_context():
+        assert app.json.dumps({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+        assert app.json.dumps({"b": 1, "a": 2}, sort_keys=False) == '{"b": 1, "a": 2}'
+        assert app.json.dumps({"a": "é"}) == '{"a": "\\u00e9"}'
+        assert app.json.dumps({"a": "é"}, ensure_ascii=False) == '{"a": "é"}'
+
+
+async def test_error_pages_follow_their_description(app: Quart, client) -> None:
+    @app.route("/default")
+    async def default():
+        abort(404)
+
+    @app.route("/custom")
+    async def custom():
+        abort(404, "No such user.")
+
+    for _ in range(2):  # the second time comes from the cache
+        default_page = await (await client.get("/default")).get_data(as_text=True)
+        custom_page = await (await client.get("/custom")).get_data(as_text=True)
+        assert "No such user." in custom_page
+        assert "No such user." not in default_page
+        assert "The requested URL was not found" in default_page
+
+
+async def test_an_error_class_with_its_own_description_is_rendered_each_time(
+    app: Quart, client
+) -> None:
+    counter = {"n": 0}
+
+    class Counted(NotFound):
+        def get_description(self, environ=None, scope=None) -> str:
+            counter["n"] += 1
+            return f"<p>seen {counter['n']}</p>"
+
+    @app.route("/")
+    async def view():
+        raise Counted()
+
+    first = await (await client.get("/")).get_data(as_text=True)
+    second = await (await client.get("/")).get_data(as_text=True)
+    assert "seen 1" in first
+    assert "seen 2" in second
+
+
+async def test_method_not_allowed_keeps_its_allow_header(app: Quart, client) -> None:
+    @app.route("/", methods=["GET", "PUT"])
+    async def view():
+        return "ok"
+
+    response = await client.delete("/")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PUT"}
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Method Not Allowed" in await response.get_data(as_text=True)
+
+
+async def test_an_http_exception_with_a_response_sends_that_response(app: Quart, client) -> None:
+    @app.route("/")
+    async def view():
+        raise HTTPException(response=Response("teapot", status=418))
+
+    response = await client.get("/")
+    assert response.status_code == 418
+    assert await response.get_data() == b"teapot"
+
+
+async def test_a_view_replaced_in_view_functions_is_used(app: Quart, client) -> None:
+    @app.route("/")
+    async def first():
+        return "first"
+
+    assert await (await client.get("/")).get_data() == b"first"
+
+    async def second():
+        return "second"
+
+    app.view_functions["first"] = second
+    assert await (await client.get("/")).get_data() == b"second"
+
+
+async def test_hosts_are_given_as_sent_and_invalid_ones_ignored(app: Quart, client) -> None:
+    @app.route("/")
+    async def view():
+        return request.host
+
+    response = await client.get("/", headers={"Host": "XN--BCHER-KVA.Example:8080"})
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "XN--BCHER-KVA.Example:8080"
+
+    # A Host header with characters no host has is treated as absent (as werkzeug does),
+    # and the request is still served.
+    response = await client.get("/", headers={"Host": "bad host.example"})
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == ""
+
+
+async def test_trusted_hosts_refuse_other_hosts(app: Quart, client) -> None:
+    app.config["TRUSTED_HOSTS"] = ["good.example"]
+
+    @app.route("/")
+    async def view():
+        return "ok"
+
+    assert (await client.get("/", headers={"Host": "good.example"})).status_code == 200
+    assert (await client.get("/", headers={"Host": "evil.example"})).status_code == 400
+
+
+async def test_responses_built_directly_have_the_expected_status_and_headers() -> None:
+    assert Response("x").status == "200 OK"
+    assert Response("x", 201).status == "201 CREATED"
+    assert Response("x", 299).status == "299 UNKNOWN"
+    assert Response("x", "202 Accepted").status_code == 202
+    response = Response("héllo", headers={"X-A": "1"}, mimetype="text/plain")
+    assert response.headers["X-A"] == "1"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["Content-Length"] == str(len("héllo".encode()))
+    assert Response(b"\x00", content_type="application/octet-stream").mimetype == (
+        "application/octet-stream"
+    )
+    assert await Response().get_data() == b""
+    assert "Content-Length" in Response(b"abc").headers
