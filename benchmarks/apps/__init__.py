@@ -1,0 +1,1 @@
+"""The same six endpoints written for each framework under comparison."""
