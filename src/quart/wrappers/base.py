@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
-from werkzeug.sansio.utils import get_host
+from werkzeug.sansio.utils import get_content_length, get_host
 from werkzeug.utils import cached_property
 
 if TYPE_CHECKING:
@@ -74,6 +76,40 @@ class BaseRequestWebsocket(SansIORequest):
         """The host the client asked for (Host header, else the server's address),
         checked against ``trusted_hosts`` when set."""
         return get_host(self.scheme, self._first_header(b"host"), self.server, self.trusted_hosts)
+
+    @cached_property
+    def content_length(self) -> int | None:
+        """The Content-Length as an int (None when absent, invalid or chunked)."""
+        return get_content_length(
+            http_content_length=self._first_header(b"content-length"),
+            http_transfer_encoding=self._first_header(b"transfer-encoding"),
+        )
+
+    @property
+    def content_type(self) -> str | None:  # type: ignore[override]
+        """The Content-Type header, as sent."""
+        return self._first_header(b"content-type")
+
+    def _parse_content_type(self) -> None:
+        if not hasattr(self, "_parsed_content_type"):
+            self._parsed_content_type = parse_options_header(
+                self._first_header(b"content-type") or ""
+            )
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The cookies the client sent (from every Cookie header, as HTTP/2 may split them)."""
+        if "headers" in self.__dict__:
+            values = self.headers.getlist("Cookie")
+        else:
+            values = [
+                value.decode("latin1")
+                for key, value in self.scope.get("headers", ())
+                if key.lower() == b"cookie"
+            ]
+        return parse_cookie(  # type: ignore[return-value]
+            "; ".join(values), cls=self.dict_storage_class
+        )
 
     def _first_header(self, name: bytes) -> str | None:
         """One header's value, read from the scope without building ``headers``."""

@@ -21,7 +21,7 @@ from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
     from ..datastructures import FileStorage
-    from ..typing import ASGIReceiveCallable, Scope
+    from ..typing import ASGIReceiveCallable, Message, Scope
 
 _NO_JSON = object()
 
@@ -49,6 +49,7 @@ class Body:
         self.timeout = timeout
         self._data: bytes | None = None if receive is not None else b""
         self._started = False
+        self._more = True
         self._received = 0
 
     @classmethod
@@ -59,56 +60,104 @@ class Body:
         return body
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
-        return self._iterate(per_chunk_timeout=True)
+        return self._iterate()
 
     def __await__(self) -> Generator[Any, None, bytes]:
         return self._read_all().__await__()
 
     async def _read_all(self) -> bytes:
         if self._data is None:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    chunks = [chunk async for chunk in self._iterate(per_chunk_timeout=False)]
-            except TimeoutError:
-                raise RequestTimeout("The request body was not received in time.") from None
-            self._data = b"".join(chunks)
+            self._start()
+            deadline = None if self.timeout is None else _loop_time() + self.timeout
+            chunks = []
+            while self._more:
+                chunk = await self._next_chunk(deadline)
+                if chunk:
+                    chunks.append(chunk)
+            self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._data
 
-    async def _iterate(self, per_chunk_timeout: bool) -> AsyncGenerator[bytes, None]:
+    async def _iterate(self) -> AsyncGenerator[bytes, None]:
         if self._data is not None:
             if self._data:
                 yield self._data
             return
+        self._start()
+        while self._more:
+            deadline = None if self.timeout is None else _loop_time() + self.timeout
+            chunk = await self._next_chunk(deadline)
+            if chunk:
+                yield chunk
+
+    def _start(self) -> None:
         if self._started:
             raise RuntimeError("The request body has already been consumed by streaming it.")
         self._started = True
         self._check_size(self.expected_content_length or 0)
-        receive = self._receive
-        assert receive is not None
-        more_body = True
-        while more_body:
-            if per_chunk_timeout:
-                try:
-                    async with asyncio.timeout(self.timeout):
-                        message = await receive()
-                except TimeoutError:
-                    raise RequestTimeout("The request body was not received in time.") from None
-            else:
-                message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionClosed()
-            chunk = message.get("body", b"")
-            more_body = message.get("more_body", False)
-            if chunk:
-                self._received += len(chunk)
-                self._check_size(self._received)
-                yield chunk
+
+    async def _next_chunk(self, deadline: float | None) -> bytes:
+        assert self._receive is not None
+        message = await _receive_by(self._receive, deadline)
+        if message["type"] == "http.disconnect":
+            raise ConnectionClosed()
+        chunk: bytes = message.get("body", b"")
+        self._more = message.get("more_body", False)
+        if chunk:
+            self._received += len(chunk)
+            self._check_size(self._received)
+        return chunk
 
     def _check_size(self, size: int) -> None:
         if self.max_content_length is not None and size > self.max_content_length:
             raise RequestEntityTooLarge(
                 f"The request body is larger than the limit of {self.max_content_length} bytes."
             )
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _receive_by(receive: ASGIReceiveCallable, deadline: float | None) -> Message:
+    """``await receive()``, raising 408 if it has not answered by ``deadline``.
+
+    A server that already holds the message answers without suspending; only when the
+    call has to wait is a timer armed, so the common case costs no timer.
+    """
+    call = receive()
+    try:
+        waiting_on = call.send(None)  # type: ignore[attr-defined]
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await _Resumed(call, waiting_on)  # type: ignore[no-any-return]
+    except TimeoutError:
+        raise RequestTimeout("The request body was not received in time.") from None
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine that has already been stepped once."""
+
+    def __init__(self, call: Any, waiting_on: Any) -> None:
+        self.call = call
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        call, to_yield = self.call, self.waiting_on
+        while True:
+            try:
+                sent = yield to_yield
+            except BaseException as error:
+                try:
+                    to_yield = call.throw(error)
+                except StopIteration as finished:
+                    return finished.value
+            else:
+                try:
+                    to_yield = call.send(sent)
+                except StopIteration as finished:
+                    return finished.value
 
 
 class Request(BaseRequestWebsocket):
