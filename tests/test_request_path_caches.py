@@ -153,3 +153,50 @@ async def test_responses_built_directly_have_the_expected_status_and_headers() -
     )
     assert await Response().get_data() == b""
     assert "Content-Length" in Response(b"abc").headers
+
+
+async def test_an_untouched_permanent_session_is_refreshed(app: Quart, client) -> None:
+    # The cookie session is loaded on first use; a request that never uses it must still
+    # refresh a permanent session's cookie, as Flask does.
+    app.secret_key = "not so secret"
+
+    @app.route("/login")
+    async def login():
+        from quart import session
+
+        session.permanent = True
+        session["user"] = "ann"
+        return "in"
+
+    @app.route("/plain")
+    async def plain():
+        return "plain"
+
+    @app.route("/whoami")
+    async def whoami():
+        from quart import session
+
+        return session.get("user", "nobody")
+
+    assert (await client.get("/plain")).headers.get("Set-Cookie") is None
+    login_response = await client.get("/login")
+    assert "Expires=" in login_response.headers["Set-Cookie"]
+
+    refreshed = await client.get("/plain")
+    assert refreshed.headers["Set-Cookie"].startswith("session=")
+    assert await (await client.get("/whoami")).get_data() == b"ann"
+
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    assert (await client.get("/plain")).headers.get("Set-Cookie") is None
+
+
+async def test_a_session_read_without_a_secret_key_is_empty(app: Quart, client) -> None:
+    @app.route("/")
+    async def view():
+        from quart import session
+
+        return {"user": session.get("user"), "empty": len(session) == 0}
+
+    response = await client.get("/", headers={"Cookie": "session=garbage"})
+    assert await response.get_json() == {"user": None, "empty": True}
+    assert response.headers.get("Set-Cookie") is None

@@ -648,7 +648,7 @@ class Quart(App):
             response = await self.ensure_async(func)(response)
         for hook in self._chain("after_request", ctx.request.blueprint):
             response = await hook(response)
-        session = ctx.session
+        session = ctx._session_to_save()
         if session is not None and not self.session_interface.is_null_session(session):
             await self.session_interface.save_session(self, session, response)
         return response
@@ -944,7 +944,7 @@ class Quart(App):
             response = await self.ensure_async(func)(response)
         for hook in self._chain("after_websocket", ctx.websocket.blueprint):
             response = await hook(response)
-        session = ctx.session
+        session = ctx._session_to_save()
         if session is not None and not self.session_interface.is_null_session(session):
             await self.session_interface.save_session(self, session, response)
         return response

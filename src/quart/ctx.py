@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import appcontext_popped, appcontext_pushed
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class _ConnectionContext:
     ) -> None:
         self.app = app
         self._connection = connection
-        self.session = session
+        self._session = session
+        self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
         self.url_adapter: MapAdapter | None = None
         try:
@@ -114,6 +116,37 @@ class _ConnectionContext:
     def copy(self) -> Any:
         """A context for the same connection and session, to push in another task."""
         return self.__class__(self.app, self._connection, self.session)
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session; the stock cookie session is loaded on first use, not before."""
+        session = self._session
+        if session is None:
+            if not self._session_on_first_use:
+                raise RuntimeError("The session is available once the context is pushed.")
+            interface = self.app.session_interface
+            session = interface.load_session(self.app, self._connection)  # type: ignore[attr-defined]
+            if session is None:
+                session = interface.null_session_class()
+            self._session = session
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    def _session_to_save(self) -> SessionMixin | None:
+        """The session to save after the request: the one in use, or a cookie session
+        nobody touched that must be loaded so that it can be refreshed (a permanent
+        session with SESSION_REFRESH_EACH_REQUEST re-sets its cookie on every request)."""
+        if self._session is not None or not self._session_on_first_use:
+            return self._session
+        app = self.app
+        if not (app.secret_key and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return None
+        if app.session_interface.get_cookie_name(app) not in self._connection.cookies:
+            return None
+        return self.session
 
     def match_request(self) -> None:
         """Match the URL against the app's rules, keeping any routing error for later."""
@@ -134,11 +167,15 @@ class _ConnectionContext:
         else:
             app_ctx = None
         self._cv_tokens.append((self._cv.set(self), app_ctx))
-        if self.session is None:
+        if self._session is None:
             interface = self.app.session_interface
-            self.session = await interface.open_session(self.app, self._connection)
-            if self.session is None:
-                self.session = await interface.make_null_session(self.app)
+            if _loads_on_first_use(interface):
+                self._session_on_first_use = True
+            else:
+                session = await interface.open_session(self.app, self._connection)
+                if session is None:
+                    session = await interface.make_null_session(self.app)
+                self._session = session
         if self.url_adapter is not None and self._connection.url_rule is None:
             self.match_request()
 
@@ -217,6 +254,16 @@ class WebsocketContext(_ConnectionContext):
     async def __aenter__(self) -> WebsocketContext:
         await self.push()
         return self
+
+
+def _loads_on_first_use(interface: Any) -> bool:
+    """Whether sessions of ``interface`` can be opened lazily: the stock cookie sessions,
+    whose loading needs no I/O, unless a subclass changed how they are opened."""
+    kind = type(interface)
+    return (
+        kind.open_session is SecureCookieSessionInterface.open_session
+        and kind.make_null_session is SessionInterface.make_null_session
+    )
 
 
 def after_this_request(func: AfterRequestCallable) -> AfterRequestCallable:
