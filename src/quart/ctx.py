@@ -125,7 +125,7 @@ class _ConnectionContext:
             if not self._session_on_first_use:
                 raise RuntimeError("The session is available once the context is pushed.")
             interface = self.app.session_interface
-            session = interface.load_session(self.app, self._connection)  # type: ignore[attr-defined]
+            session = interface.load_session(self.app, self._connection)
             if session is None:
                 session = interface.null_session_class()
             self._session = session
