@@ -200,3 +200,103 @@ async def test_a_session_read_without_a_secret_key_is_empty(app: Quart, client) 
     response = await client.get("/", headers={"Cookie": "session=garbage"})
     assert await response.get_json() == {"user": None, "empty": True}
     assert response.headers.get("Set-Cookie") is None
+
+
+async def test_remembered_matches_keep_methods_hosts_and_arguments_apart() -> None:
+    app = Quart(__name__, static_folder=None, host_matching=True)
+
+    @app.get("/item/<int:item_id>", host="a.example")
+    async def read_a(item_id):
+        return {"read": item_id, "host": "a"}
+
+    @app.post("/item/<int:item_id>", host="a.example")
+    async def write_a(item_id):
+        return {"write": item_id}
+
+    @app.get("/item/<int:item_id>", host="b.example")
+    async def read_b(item_id):
+        return {"read": item_id, "host": "b"}
+
+    client = app.test_client()
+    for _ in range(2):
+        a = await client.get("/item/1", headers={"Host": "a.example"})
+        assert await a.get_json() == {"read": 1, "host": "a"}
+        b = await client.get("/item/1", headers={"Host": "b.example"})
+        assert await b.get_json() == {"read": 1, "host": "b"}
+        w = await client.post("/item/2", headers={"Host": "a.example"})
+        assert await w.get_json() == {"write": 2}
+        assert (await client.post("/item/2", headers={"Host": "b.example"})).status_code == 405
+        assert (await client.get("/item/x", headers={"Host": "a.example"})).status_code == 404
+
+
+async def test_view_args_changed_by_a_view_do_not_leak_into_later_requests(
+    app: Quart, client
+) -> None:
+    @app.url_value_preprocessor
+    def pop_lang(endpoint, values):
+        request.lang = values.pop("lang", None) if values else None  # type: ignore[attr-defined]
+
+    @app.route("/<lang>/page")
+    async def page():
+        return {"lang": request.lang, "args": request.view_args}  # type: ignore[attr-defined]
+
+    for _ in range(2):
+        response = await client.get("/en/page")
+        assert await response.get_json() == {"lang": "en", "args": {}}
+
+
+async def test_custom_converters_run_on_every_request(app: Quart, client) -> None:
+    from werkzeug.routing import BaseConverter
+
+    calls = []
+
+    class Lookup(BaseConverter):
+        def to_python(self, value):
+            calls.append(value)
+            return {"id": value, "call": len(calls)}
+
+    app.url_map.converters["lookup"] = Lookup
+
+    @app.route("/thing/<lookup:thing>")
+    async def thing(thing):
+        return thing
+
+    assert await (await client.get("/thing/7")).get_json() == {"id": "7", "call": 1}
+    assert await (await client.get("/thing/7")).get_json() == {"id": "7", "call": 2}
+
+
+async def test_a_value_a_custom_converter_refused_can_be_accepted_later(
+    app: Quart, client
+) -> None:
+    from werkzeug.routing import BaseConverter, ValidationError
+
+    known: set[str] = set()
+
+    class Known(BaseConverter):
+        def to_python(self, value):
+            if value not in known:
+                raise ValidationError()
+            return value
+
+    app.url_map.converters["known"] = Known
+
+    @app.route("/user/<known:name>")
+    async def user(name):
+        return name
+
+    assert (await client.get("/user/ann")).status_code == 404
+    known.add("ann")
+    response = await client.get("/user/ann")
+    assert response.status_code == 200
+    assert await response.get_data() == b"ann"
+
+
+async def test_remembered_405s_keep_their_allowed_methods(app: Quart, client) -> None:
+    @app.route("/thing", methods=["GET", "PATCH"])
+    async def thing():
+        return "ok"
+
+    for _ in range(2):
+        response = await client.delete("/thing")
+        assert response.status_code == 405
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PATCH"}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .routing import QuartMap
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import appcontext_popped, appcontext_pushed
 
@@ -150,14 +151,20 @@ class _ConnectionContext:
 
     def match_request(self) -> None:
         """Match the URL against the app's rules, keeping any routing error for later."""
-        assert self.url_adapter is not None
+        adapter = self.url_adapter
+        assert adapter is not None
+        url_map = self.app.url_map
         try:
-            rule, view_args = self.url_adapter.match(return_rule=True)
+            if isinstance(url_map, QuartMap):
+                rule, view_args = url_map.match_request(adapter)
+            else:
+                rule, matched = adapter.match(return_rule=True)
+                view_args = dict(matched)
         except HTTPException as error:
             self._connection.routing_exception = error
         else:
             self._connection.url_rule = rule
-            self._connection.view_args = dict(view_args)
+            self._connection.view_args = view_args
 
     async def push(self) -> None:
         app_ctx = _cv_app.get(None)

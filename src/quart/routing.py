@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import BadHost
-from werkzeug.routing import Map, MapAdapter, Rule
+from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import (
+    AnyConverter,
+    FloatConverter,
+    IntegerConverter,
+    Map,
+    MapAdapter,
+    PathConverter,
+    Rule,
+    UnicodeConverter,
+    UUIDConverter,
+)
 
 if TYPE_CHECKING:
     from .wrappers.base import BaseRequestWebsocket
@@ -47,8 +57,66 @@ class QuartRule(Rule):
         self.provide_automatic_options = provide_automatic_options
 
 
+# Converters whose to_python depends only on the text matched; a match that used only these
+# can be remembered. (A custom converter may, say, load an object from a database.)
+_PURE_CONVERTERS = (
+    UnicodeConverter,
+    IntegerConverter,
+    FloatConverter,
+    PathConverter,
+    UUIDConverter,
+    AnyConverter,
+)
+_MATCH_CACHE_SIZE = 1024
+
+
 class QuartMap(Map):
-    """The app's URL map."""
+    """The app's URL map.
+
+    Outcomes of matching are remembered per (path, method, host part, websocket) where
+    they depend on nothing else: a match whose rule uses only werkzeug's own converters,
+    and a 404 or 405 when every rule does (a custom converter may reject a value today and
+    accept it tomorrow). Adding a rule forgets them all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outcomes: dict[tuple[Any, ...], Any] = {}
+        self._all_pure: bool | None = None
+
+    def add(self, rulefactory: Any) -> None:
+        self._outcomes.clear()
+        self._all_pure = None
+        super().add(rulefactory)
+
+    def match_request(self, adapter: MapAdapter) -> tuple[Rule, dict[str, Any]]:
+        """``adapter.match(return_rule=True)``, remembered where that is safe."""
+        host_part = adapter.server_name if self.host_matching else adapter.subdomain
+        key = (adapter.path_info, adapter.default_method, host_part, adapter.websocket)
+        known = self._outcomes.get(key)
+        if known is not None:
+            if type(known) is tuple:
+                return known[0], dict(known[1])
+            raise known()
+        try:
+            rule, view_args = adapter.match(return_rule=True)
+        except (NotFound, MethodNotAllowed) as error:
+            if self._rules_are_pure():
+                self._remember(key, _refusal(error))
+            raise
+        if _is_pure(rule):
+            self._remember(key, (rule, dict(view_args)))
+        return rule, dict(view_args)
+
+    def _remember(self, key: tuple[Any, ...], outcome: Any) -> None:
+        if len(self._outcomes) >= _MATCH_CACHE_SIZE:
+            self._outcomes.clear()
+        self._outcomes[key] = outcome
+
+    def _rules_are_pure(self) -> bool:
+        if self._all_pure is None:
+            self._all_pure = all(_is_pure(rule) for rule in self.iter_rules())
+        return self._all_pure
 
     def bind_to_request(
         self,
@@ -83,6 +151,18 @@ class QuartMap(Map):
             request.method,
             request.query_string.decode("latin1"),
         )
+
+
+def _is_pure(rule: Rule) -> bool:
+    return all(isinstance(conv, _PURE_CONVERTERS) for conv in rule._converters.values())
+
+
+def _refusal(error: NotFound | MethodNotAllowed) -> Callable[[], HTTPException]:
+    """A maker of the same 404 or 405 (with the same allowed methods) as ``error``."""
+    if isinstance(error, MethodNotAllowed):
+        methods = error.valid_methods
+        return lambda: MethodNotAllowed(valid_methods=methods)
+    return NotFound
 
 
 @lru_cache(maxsize=256)

@@ -93,11 +93,26 @@ def file_path_to_path(*paths: FilePath) -> Path:
     return Path(*parts)
 
 
+# Headers whose few distinct values recur on nearly every response; their ASGI encoding is
+# kept. Others (cookies, locations, ETags) are encoded each time and never kept.
+_RECURRING_HEADERS = frozenset(
+    {"Content-Type", "Content-Length", "Vary", "Cache-Control", "Allow", "Accept-Ranges"}
+)
+_ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
 def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values."""
-    return [
-        (key.lower().encode("latin1"), value.encode("latin1")) for key, value in headers.items()
-    ]
+    encoded = []
+    for pair in headers:
+        item = _ENCODED.get(pair)
+        if item is None:
+            name, value = pair
+            item = (name.lower().encode("latin1"), value.encode("latin1"))
+            if name in _RECURRING_HEADERS and len(_ENCODED) < 1024:
+                _ENCODED[pair] = item
+        encoded.append(item)
+    return encoded
 
 
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
