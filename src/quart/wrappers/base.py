@@ -105,7 +105,7 @@ class BaseRequestWebsocket(SansIORequest):
             values = [
                 value.decode("latin1")
                 for key, value in self.scope.get("headers", ())
-                if key.lower() == b"cookie"
+                if key == b"cookie"
             ]
         return parse_cookie(  # type: ignore[return-value]
             "; ".join(values), cls=self.dict_storage_class
@@ -116,7 +116,7 @@ class BaseRequestWebsocket(SansIORequest):
         if "headers" in self.__dict__:
             return self.headers.get(name.decode("latin1"))
         for key, value in self.scope.get("headers", ()):
-            if key.lower() == name:
+            if key == name:  # ASGI gives header names in lower case
                 return value.decode("latin1")  # type: ignore[no-any-return]
         return None
 
