@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from inspect import isasyncgen, isgenerator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import click
@@ -30,10 +30,11 @@ from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
 from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
-from .helpers import get_debug_flag, send_from_directory
+from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .logging import create_logger
 from .routing import QuartMap, QuartRule
+from .scaffold import WebsocketScaffold
 from .sessions import SecureCookieSessionInterface
 from .signals import (
     appcontext_tearing_down,
@@ -64,7 +65,6 @@ from .typing import (
     HeadersValue,
     ResponseReturnValue,
     TeardownCallable,
-    WebsocketCallable,
     WhileServingCallable,
 )
 from .utils import MustReloadError, is_async_callable, observe_changes, restart, run_sync
@@ -79,11 +79,7 @@ T = TypeVar("T")
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 AsyncCallable = Callable[..., Awaitable[Any]]
 T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
-T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_before_serving = TypeVar("T_before_serving", bound=BeforeServingCallable)
-T_before_websocket = TypeVar("T_before_websocket", bound=BeforeWebsocketCallable)
-T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
-T_websocket = TypeVar("T_websocket", bound=WebsocketCallable)
 T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 
 
@@ -93,7 +89,7 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-class Quart(App):
+class Quart(WebsocketScaffold, App):
     """A web application with Flask's API, served over ASGI.
 
     Create one per project (``app = Quart(__name__)``), register views and hooks with the
@@ -275,28 +271,6 @@ class Quart(App):
         )
 
     @setupmethod
-    def websocket(self, rule: str, **options: Any) -> Callable[[T_websocket], T_websocket]:
-        """Register a websocket handler for ``rule``: ``@app.websocket("/ws")``."""
-
-        def decorator(func: T_websocket) -> T_websocket:
-            endpoint = options.pop("endpoint", None)
-            self.add_websocket(rule, endpoint, func, **options)
-            return func
-
-        return decorator
-
-    @setupmethod
-    def add_websocket(
-        self,
-        rule: str,
-        endpoint: str | None = None,
-        view_func: WebsocketCallable | None = None,
-        **options: Any,
-    ) -> None:
-        """Connect a URL rule to a websocket handler."""
-        self.add_url_rule(rule, endpoint, view_func, is_websocket=True, **options)
-
-    @setupmethod
     def before_serving(self, func: T_before_serving) -> T_before_serving:
         """Run ``func`` once the server starts, before it accepts requests."""
         self.before_serving_funcs.append(self.ensure_async(func))
@@ -313,24 +287,6 @@ class Quart(App):
         """Register an async generator function: the code before its ``yield`` runs at
         startup, the code after it at shutdown."""
         self.while_serving_gens.append(func)
-        return func
-
-    @setupmethod
-    def before_websocket(self, func: T_before_websocket) -> T_before_websocket:
-        """Run ``func()`` before each websocket handler; a return value refuses it."""
-        self.before_websocket_funcs[None].append(func)
-        return func
-
-    @setupmethod
-    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
-        """Run ``func(response)`` after each websocket conversation."""
-        self.after_websocket_funcs[None].append(func)
-        return func
-
-    @setupmethod
-    def teardown_websocket(self, func: T_teardown) -> T_teardown:
-        """Run ``func(exc)`` when each websocket context ends, however it ends."""
-        self.teardown_websocket_funcs[None].append(func)
         return func
 
     # ------------------------------------------------------ sync and async
@@ -1104,29 +1060,6 @@ class Quart(App):
         return serve(self, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ files
-
-    def get_send_file_max_age(self, filename: str | None) -> int | None:
-        """The cache max-age for files sent by ``send_file`` (``SEND_FILE_MAX_AGE_DEFAULT``)."""
-        value = self.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if isinstance(value, timedelta):
-            return int(value.total_seconds())
-        return int(value)
-
-    async def send_static_file(self, filename: str) -> Response:
-        """The view of the ``static`` endpoint: a file from the static folder."""
-        if not self.has_static_folder:
-            raise RuntimeError("The app has no static folder.")
-        max_age = self.get_send_file_max_age(filename)
-        return await send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
-
-    async def open_resource(self, path: str, mode: str = "rb") -> Any:
-        """Open a file relative to the app's root path, in a thread (returns the file)."""
-        if mode not in {"r", "rb", "rt"}:
-            raise ValueError("Resources can only be opened for reading.")
-        full = os.path.join(self.root_path, path)
-        return await run_sync(open)(full, mode)
 
     async def open_instance_resource(self, path: str, mode: str = "rb") -> Any:
         """Open a file relative to the app's instance folder, in a thread."""

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -13,8 +10,7 @@ from flask.sansio.blueprints import Blueprint as SansIOBlueprint
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
-from .globals import current_app
-from .helpers import send_from_directory
+from .scaffold import WebsocketScaffold
 from .typing import (
     AfterServingCallable,
     AfterWebsocketCallable,
@@ -24,12 +20,10 @@ from .typing import (
     WebsocketCallable,
     WhileServingCallable,
 )
-from .utils import run_sync
 
 if TYPE_CHECKING:
     from flask.sansio.app import App
 
-    from .wrappers import Response
 
 T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
 T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
@@ -42,7 +36,7 @@ T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 __all__ = ["Blueprint", "BlueprintSetupState"]
 
 
-class Blueprint(SansIOBlueprint):
+class Blueprint(WebsocketScaffold, SansIOBlueprint):
     """A group of routes, hooks, error handlers, templates and static files, registered
     on an app (``app.register_blueprint(bp, url_prefix="/api")``), possibly nested."""
 
@@ -56,68 +50,6 @@ class Blueprint(SansIOBlueprint):
             list
         )
         self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
-
-    def get_send_file_max_age(self, filename: str | None) -> int | None:
-        """The cache max-age for this blueprint's static files (the app's setting)."""
-        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if isinstance(value, timedelta):
-            return int(value.total_seconds())
-        return int(value)
-
-    async def send_static_file(self, filename: str) -> Response:
-        """The view of the blueprint's ``static`` endpoint."""
-        if not self.has_static_folder:
-            raise RuntimeError("The blueprint has no static folder.")
-        max_age = self.get_send_file_max_age(filename)
-        return await send_from_directory(self.static_folder, filename, max_age=max_age)  # type: ignore[arg-type]
-
-    async def open_resource(self, path: str, mode: str = "rb") -> Any:
-        """Open a file relative to the blueprint's root path, in a thread."""
-        if mode not in {"r", "rb", "rt"}:
-            raise ValueError("Resources can only be opened for reading.")
-        return await run_sync(open)(os.path.join(self.root_path, path), mode)
-
-    @setupmethod
-    def websocket(self, rule: str, **options: Any) -> Callable[[T_websocket], T_websocket]:
-        """Register a websocket handler for ``rule`` on this blueprint."""
-
-        def decorator(func: T_websocket) -> T_websocket:
-            endpoint = options.pop("endpoint", None)
-            self.add_websocket(rule, endpoint, func, **options)
-            return func
-
-        return decorator
-
-    @setupmethod
-    def add_websocket(
-        self,
-        rule: str,
-        endpoint: str | None = None,
-        view_func: WebsocketCallable | None = None,
-        **options: Any,
-    ) -> None:
-        """Connect a rule to a websocket handler on this blueprint."""
-        self.add_url_rule(rule, endpoint, view_func, is_websocket=True, **options)  # type: ignore[arg-type]
-
-    @setupmethod
-    def before_websocket(self, func: T_before_websocket) -> T_before_websocket:
-        """Run ``func()`` before each of this blueprint's websocket handlers."""
-        self.before_websocket_funcs[None].append(func)
-        return func
-
-    @setupmethod
-    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
-        """Run ``func(response)`` after each of this blueprint's websockets."""
-        self.after_websocket_funcs[None].append(func)
-        return func
-
-    @setupmethod
-    def teardown_websocket(self, func: T_teardown) -> T_teardown:
-        """Run ``func(exc)`` when each of this blueprint's websocket contexts ends."""
-        self.teardown_websocket_funcs[None].append(func)
-        return func
 
     @setupmethod
     def before_app_websocket(self, func: T_before_websocket) -> T_before_websocket:
