@@ -300,3 +300,30 @@ async def test_remembered_405s_keep_their_allowed_methods(app: Quart, client) ->
         response = await client.delete("/thing")
         assert response.status_code == 405
         assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PATCH"}
+
+
+async def test_query_strings_parse_as_parse_qsl_does() -> None:
+    from urllib.parse import parse_qsl
+
+    from quart.wrappers.base import parse_query_string
+
+    cases = [
+        "", "a=1", "a=1&b=2", "a", "a=", "=x", "a=1&&b=2&", "a=1&a=2", "a=b=c", "&",
+        "a=%C3%A9", "a+b=c+d", "x=%zz", "a;b=1", "q=hello%20world&p=2",
+    ]
+    for case in cases:
+        expected = parse_qsl(case, keep_blank_values=True, errors="werkzeug.url_quote")
+        assert parse_query_string(case.encode()) == expected, case
+
+
+async def test_query_bytes_that_are_not_utf8_do_not_fail_the_request(app: Quart, client) -> None:
+    @app.route("/")
+    async def view():
+        return {"args": request.args.to_dict(), "full_path": request.full_path}
+
+    response = await client.get("/", scope_base={"query_string": b"x=\xff&y=%C3%A9&z=%FF"})
+    assert response.status_code == 200
+    assert await response.get_json() == {
+        "args": {"x": "%FF", "y": "é", "z": "%FF"},
+        "full_path": "/?x=%FF&y=%C3%A9&z=%FF",
+    }

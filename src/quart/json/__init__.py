@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as _json
 from typing import IO, TYPE_CHECKING, Any
 
-from ..globals import current_app
+from ..globals import _cv_app, _no_app_msg, current_app
 from .provider import DefaultJSONProvider
 
 _default = DefaultJSONProvider.default
@@ -49,4 +49,7 @@ def load(fp: IO[Any], **kwargs: Any) -> Any:
 
 def jsonify(*args: Any, **kwargs: Any) -> Response:
     """A JSON response of the arguments: one value, several (a list) or keywords (a dict)."""
-    return current_app.json.response(*args, **kwargs)  # type: ignore[return-value]
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_no_app_msg)
+    return ctx.app.json.response(*args, **kwargs)  # type: ignore[return-value]

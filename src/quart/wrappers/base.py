@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import Headers, ImmutableMultiDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
@@ -76,6 +77,17 @@ class BaseRequestWebsocket(SansIORequest):
         """The host the client asked for (Host header, else the server's address),
         checked against ``trusted_hosts`` when set."""
         return get_host(self.scheme, self._first_header(b"host"), self.server, self.trusted_hosts)
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """The query string's arguments. Bytes that are not UTF-8 stay percent-encoded
+        rather than failing the request."""
+        return self.parameter_storage_class(parse_query_string(self.query_string))
+
+    @cached_property
+    def full_path(self) -> str:
+        """The path and the query string."""
+        return f"{self.path}?{_decode_query(self.query_string)}"
 
     @cached_property
     def content_length(self) -> int | None:
@@ -153,3 +165,22 @@ class BaseRequestWebsocket(SansIORequest):
     def url_root(self) -> str:
         """The app's root URL: scheme, host and root path, with a trailing slash."""
         return self.root_url
+
+
+def _decode_query(raw: bytes) -> str:
+    return raw.decode("utf-8", "werkzeug.url_quote")
+
+
+def parse_query_string(raw: bytes) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs of a query string, as ``urllib.parse.parse_qsl`` with blank
+    values kept gives them. Most query strings have nothing to unquote; those are split
+    directly, which is several times faster."""
+    text = _decode_query(raw)
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+    pairs = []
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
