@@ -642,9 +642,11 @@ class Quart(WebsocketScaffold, App):
             )
 
         response: Response
-        if isinstance(value, self.response_class):
+        if isinstance(value, (str, bytes, bytearray)):
+            response = self.response_class(value)
+        elif isinstance(value, self.response_class):
             response = value
-        elif isinstance(value, (str, bytes, bytearray)) or isgenerator(value) or isasyncgen(value):
+        elif isgenerator(value) or isasyncgen(value):
             response = self.response_class(value)
         elif isinstance(value, (dict, list)):
             response = self.json.response(value)  # type: ignore[assignment]

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import cached_property
 
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .routing import QuartMap
@@ -47,9 +48,13 @@ class AppContext:
 
     def __init__(self, app: Quart) -> None:
         self.app = app
-        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
         self.g = app.app_ctx_globals_class()
         self._cv_tokens: list[Token[AppContext]] = []
+
+    @cached_property
+    def url_adapter(self) -> MapAdapter | None:
+        """The adapter for building URLs outside a request (needs SERVER_NAME)."""
+        return self.app.create_url_adapter(None)
 
     def copy(self) -> AppContext:
         """A new context for the same app sharing this one's ``g``."""
@@ -161,7 +166,9 @@ class _ConnectionContext:
                 rule, matched = adapter.match(return_rule=True)
                 view_args = dict(matched)
         except HTTPException as error:
-            self._connection.routing_exception = error
+            # Kept without its traceback: the traceback's frames hold this context, and the
+            # reference cycle would otherwise live until the garbage collector runs.
+            self._connection.routing_exception = error.with_traceback(None)
         else:
             self._connection.url_rule = rule
             self._connection.view_args = view_args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -142,19 +143,15 @@ class BaseRequestWebsocket(SansIORequest):
     @property
     def blueprint(self) -> str | None:
         """The dotted name of the blueprint of the matched endpoint, or None."""
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rpartition(".")[0]
-        return None
+        if self.url_rule is None:
+            return None
+        return _blueprint_of(self.url_rule.endpoint)
 
     @property
     def blueprints(self) -> list[str]:
         """The matched blueprint and its parents, innermost first."""
         name = self.blueprint
-        if name is None:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[:index]) for index in range(len(parts), 0, -1)]
+        return [] if name is None else list(_blueprint_chain(name))
 
     @property
     def script_root(self) -> str:
@@ -184,3 +181,14 @@ def parse_query_string(raw: bytes) -> list[tuple[str, str]]:
             name, _, value = part.partition("=")
             pairs.append((name, value))
     return pairs
+
+
+@lru_cache(maxsize=1024)
+def _blueprint_of(endpoint: str) -> str | None:
+    return endpoint.rpartition(".")[0] if "." in endpoint else None
+
+
+@lru_cache(maxsize=1024)
+def _blueprint_chain(name: str) -> tuple[str, ...]:
+    parts = name.split(".")
+    return tuple(".".join(parts[:index]) for index in range(len(parts), 0, -1))
