@@ -438,7 +438,7 @@ class Quart(WebsocketScaffold, App):
         """The URL of ``endpoint`` with ``values`` (see ``quart.url_for``)."""
         ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
         if ctx is not None:
-            url_adapter = ctx.url_adapter
+            url_adapter = ctx._bound_adapter()
             blueprint = ctx._connection.blueprint
             if endpoint[:1] == ".":
                 endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]

@@ -111,11 +111,9 @@ class _ConnectionContext:
         self._session = session
         self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
-        self.url_adapter: MapAdapter | None = None
-        try:
-            self.url_adapter = app.create_url_adapter(connection)
-        except HTTPException as error:
-            connection.routing_exception = error
+        self._url_adapter: MapAdapter | None | _Sentinel = _sentinel
+        if app.config["TRUSTED_HOSTS"] is not None:
+            self._bind()  # refuse an untrusted host before anything else happens
         self._after_functions: list[Callable[..., Any]] = []
         self._cv_tokens: list[tuple[Token[Any], AppContext | None]] = []
 
@@ -154,16 +152,53 @@ class _ConnectionContext:
             return None
         return self.session
 
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this connection (None if the host made that impossible).
+
+        It is made when first needed: matching a URL seen before needs none.
+        """
+        if self._url_adapter is _sentinel:
+            self._bind()
+        return self._url_adapter  # type: ignore[return-value]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
+
+    def _bind(self) -> None:
+        self._url_adapter = None
+        try:
+            self._url_adapter = self.app.create_url_adapter(self._connection)
+        except HTTPException as error:
+            self._connection.routing_exception = error.with_traceback(None)
+
+    def _bound_adapter(self) -> MapAdapter:
+        adapter = self.url_adapter
+        if adapter is None:
+            raise self._connection.routing_exception  # type: ignore[misc]
+        return adapter
+
+    def _match_key(self) -> tuple[Any, ...]:
+        """What the outcome of matching depends on (see ``QuartMap.match_request``)."""
+        app = self.app
+        connection = self._connection
+        if not (app.url_map.host_matching or app.subdomain_matching):
+            subdomain = app.url_map.default_subdomain or ""
+            websocket = connection.scheme in ("ws", "wss")
+            return (connection.path, connection.method, subdomain, websocket)
+        adapter = self._bound_adapter()
+        host = adapter.server_name if app.url_map.host_matching else adapter.subdomain
+        return (adapter.path_info, adapter.default_method, host, adapter.websocket)
+
     def match_request(self) -> None:
         """Match the URL against the app's rules, keeping any routing error for later."""
-        adapter = self.url_adapter
-        assert adapter is not None
         url_map = self.app.url_map
         try:
             if isinstance(url_map, QuartMap):
-                rule, view_args = url_map.match_request(adapter)
+                rule, view_args = url_map.match_request(self._match_key(), self._bound_adapter)
             else:
-                rule, matched = adapter.match(return_rule=True)
+                rule, matched = self._bound_adapter().match(return_rule=True)
                 view_args = dict(matched)
         except HTTPException as error:
             # Kept without its traceback: the traceback's frames hold this context, and the
@@ -190,7 +225,8 @@ class _ConnectionContext:
                 if session is None:
                     session = await interface.make_null_session(self.app)
                 self._session = session
-        if self.url_adapter is not None and self._connection.url_rule is None:
+        connection = self._connection
+        if connection.url_rule is None and connection.routing_exception is None:
             self.match_request()
 
     async def pop(self, exc: BaseException | None = _sentinel) -> None:

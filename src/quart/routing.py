@@ -89,17 +89,22 @@ class QuartMap(Map):
         self._all_pure = None
         super().add(rulefactory)
 
-    def match_request(self, adapter: MapAdapter) -> tuple[Rule, dict[str, Any]]:
-        """``adapter.match(return_rule=True)``, remembered where that is safe."""
-        host_part = adapter.server_name if self.host_matching else adapter.subdomain
-        key = (adapter.path_info, adapter.default_method, host_part, adapter.websocket)
+    def match_request(
+        self, key: tuple[Any, ...], adapter: Callable[[], MapAdapter]
+    ) -> tuple[Rule, dict[str, Any]]:
+        """``adapter().match(return_rule=True)``, remembered where that is safe.
+
+        ``key`` is what the outcome depends on: (path, method, the subdomain or, with
+        host matching, the server name, websocket or not). The adapter is only made when
+        the outcome is not known yet.
+        """
         known = self._outcomes.get(key)
         if known is not None:
             if type(known) is tuple:
                 return known[0], dict(known[1])
             raise known()
         try:
-            rule, view_args = adapter.match(return_rule=True)
+            rule, view_args = adapter().match(return_rule=True)
         except (NotFound, MethodNotAllowed) as error:
             if self._rules_are_pure():
                 self._remember(key, _refusal(error))
