@@ -44,8 +44,8 @@ CHECK_TIMEOUT = 10.0
 class Settings:
     """How long to measure: the same for every framework, so results compare."""
 
-    rounds: int = 5
-    round_time: float = 0.5
+    rounds: int = 20
+    round_time: float = 0.1
     """Target seconds per timed round; the iteration count is calibrated to reach it."""
     warmup: float = 0.3
     """Seconds of untimed requests per scenario before the rounds (also used to calibrate)."""

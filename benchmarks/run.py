@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(SCENARIOS_BY_NAME),
         help="comma-separated subset of: %(default)s",
     )
-    parser.add_argument("--rounds", type=int, help="in-process timed rounds (default 5)")
-    parser.add_argument("--round-time", type=float, help="in-process seconds per round (0.5)")
+    parser.add_argument("--rounds", type=int, help="in-process timed rounds (default 20)")
+    parser.add_argument("--round-time", type=float, help="in-process seconds per round (0.1)")
     parser.add_argument("--duration", type=int, help="wrk seconds per scenario (default 5)")
     parser.add_argument("--connections", type=int, help="wrk connections (default 64)")
     parser.add_argument("--output", type=Path, help=f"markdown report (default {DEFAULT_OUTPUT})")

@@ -69,12 +69,13 @@ class Body:
         if self._data is None:
             self._start()
             deadline = None if self.timeout is None else _loop_time() + self.timeout
-            chunks = []
-            while self._more:
-                chunk = await self._next_chunk(deadline)
-                if chunk:
-                    chunks.append(chunk)
-            self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            data = await self._next_chunk(deadline)
+            if self._more:  # more than one message: collect them
+                chunks = [data]
+                while self._more:
+                    chunks.append(await self._next_chunk(deadline))
+                data = b"".join(chunks)
+            self._data = data
         return self._data
 
     async def _iterate(self) -> AsyncGenerator[bytes, None]:
@@ -283,7 +284,7 @@ class Request(BaseRequestWebsocket):
         if parse_form_data:
             await self._load_form_data()
         body = self.body
-        data = b"" if body._started and body._data is None else await body
+        data = b"" if body._started and body._data is None else await body._read_all()
         if as_text:
             return data.decode("utf-8", "replace")
         return data
