@@ -111,7 +111,7 @@ class _ConnectionContext:
         self._session = session
         self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
-        self._url_adapter: MapAdapter | None | _Sentinel = _sentinel
+        self._url_adapter: MapAdapter | _Sentinel | None = _sentinel
         if app.config["TRUSTED_HOSTS"] is not None:
             self._bind()  # refuse an untrusted host before anything else happens
         self._after_functions: list[Callable[..., Any]] = []
