@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import Headers
 
 from .exceptions import ConnectionClosed
+from .globals import _cv_app, _cv_request
 from .utils import encode_headers
 from .wrappers.response import _USE_CONFIG, DataBody
 
 if TYPE_CHECKING:
     from .app import Quart
-    from .typing import ASGIReceiveCallable, ASGISendCallable, Scope
+    from .typing import ASGIReceiveCallable, ASGISendCallable, Message, Scope
     from .wrappers import Request, Response, Websocket
 
 
@@ -92,10 +93,12 @@ class ASGIHTTPConnection:
         )
         body = response.response
         if self.scope["method"] == "HEAD":
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
             return
         if type(body) is DataBody:
-            await send({"type": "http.response.body", "body": body.data, "more_body": False})
+            await _send_last(
+                send, {"type": "http.response.body", "body": body.data, "more_body": False}
+            )
             return
         timeout = response.timeout
         if timeout is _USE_CONFIG:
@@ -119,13 +122,28 @@ class ASGIHTTPConnection:
             # end without completing the body, so the client sees a truncated response.
             self.app.log_exception(sys.exc_info())
             return
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _send_push_promise(self, path: str, headers: Headers) -> None:
         assert self._send is not None
         await self._send(
             {"type": "http.response.push", "path": path, "headers": encode_headers(headers)}
         )
+
+
+async def _send_last(send: ASGISendCallable, message: Message) -> None:
+    """Send the message that completes a response with the framework's context variables
+    unset. Servers schedule work while it is sent (uvicorn arms its keep-alive timer), and
+    a scheduled callback keeps a copy of the current context: with our variables set, that
+    copy would keep this request's objects alive until the connection's next request,
+    making work for the garbage collector on every request."""
+    app_token = _cv_app.set(None)  # type: ignore[arg-type]
+    request_token = _cv_request.set(None)  # type: ignore[arg-type]
+    try:
+        await send(message)
+    finally:
+        _cv_request.reset(request_token)
+        _cv_app.reset(app_token)
 
 
 class ASGIWebsocketConnection:
