@@ -327,3 +327,18 @@ async def test_query_bytes_that_are_not_utf8_do_not_fail_the_request(app: Quart,
         "args": {"x": "%FF", "y": "é", "z": "%FF"},
         "full_path": "/?x=%FF&y=%C3%A9&z=%FF",
     }
+
+
+async def test_content_length_is_read_as_http_defines_it(app: Quart, client) -> None:
+    @app.route("/", methods=["POST"])
+    async def view():
+        return {"length": request.content_length}
+
+    cases = {"12": 12, " 7 ": 7, "0": 0, "-1": None, "+5": None, "1_0": None, "x": None}
+    for header, expected in cases.items():
+        response = await client.post("/", headers={"Content-Length": header})
+        assert await response.get_json() == {"length": expected}, header
+    response = await client.post(
+        "/", headers={"Content-Length": "5", "Transfer-Encoding": "Chunked"}
+    )
+    assert await response.get_json() == {"length": None}

@@ -10,7 +10,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
-from werkzeug.sansio.utils import get_content_length, get_host
+from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
 if TYPE_CHECKING:
@@ -93,10 +93,15 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def content_length(self) -> int | None:
         """The Content-Length as an int (None when absent, invalid or chunked)."""
-        return get_content_length(
-            http_content_length=self._first_header(b"content-length"),
-            http_transfer_encoding=self._first_header(b"transfer-encoding"),
-        )
+        transfer_encoding = self._first_header(b"transfer-encoding")
+        if transfer_encoding is not None and "chunked" in transfer_encoding.lower():
+            return None
+        value = self._first_header(b"content-length")
+        if value is None:
+            return None
+        value = value.strip()
+        # Digits only, as HTTP has it: no sign, no underscores, no other scripts' digits.
+        return int(value) if value.isascii() and value.isdigit() else None
 
     @property
     def content_type(self) -> str | None:  # type: ignore[override]
