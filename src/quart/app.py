@@ -542,28 +542,39 @@ class Quart(WebsocketScaffold, App):
         """URL value preprocessors, then before_request hooks; a hook's return value
         stops the request and becomes the response."""
         request = (request_context or request_ctx).request
-        blueprint = request.blueprint
+        return await self._preprocess(request, "before_request")  # type: ignore[no-any-return]
+
+    async def _preprocess(self, connection: BaseRequestWebsocket, kind: str) -> Any:
+        """URL value preprocessors, then the ``kind`` hooks (before_request or
+        before_websocket); the first hook that returns a value ends the chain."""
         if self.url_value_preprocessors:
-            names = [None, *reversed(request.blueprints)]
-            for name in names:
+            for name in [None, *reversed(connection.blueprints)]:
                 for func in self.url_value_preprocessors.get(name, ()):
-                    func(request.endpoint, request.view_args)
-        for hook in self._chain("before_request", blueprint):
+                    func(connection.endpoint, connection.view_args)
+        for hook in self._chain(kind, connection.blueprint):
             result = await hook()
             if result is not None:
-                return result  # type: ignore[no-any-return]
+                return result
         return None
 
     async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Call the view the URL matched (or answer OPTIONS automatically)."""
         request = (request_context or request_ctx).request
-        if request.routing_exception is not None:
-            self.raise_routing_exception(request)
-        rule = request.url_rule
-        assert rule is not None
-        if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+        if (
+            request.routing_exception is None
+            and request.method == "OPTIONS"
+            and getattr(request.url_rule, "provide_automatic_options", False)
+        ):
             return await self.make_default_options_response()
-        return await self._async_view(rule.endpoint)(**(request.view_args or {}))
+        return await self._call_view(request)
+
+    async def _call_view(self, connection: BaseRequestWebsocket) -> Any:
+        """Call the view or websocket handler the URL matched, or raise the routing error."""
+        if connection.routing_exception is not None:
+            self.raise_routing_exception(connection)
+        rule = connection.url_rule
+        assert rule is not None
+        return await self._async_view(rule.endpoint)(**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
         """Raise the error (404, 405 or redirect) that URL matching found."""
@@ -600,9 +611,14 @@ class Quart(WebsocketScaffold, App):
     ) -> Response:
         """after_this_request functions, after_request hooks, then the session is saved."""
         ctx = request_context or _cv_request.get()
+        return await self._postprocess(ctx, response, "after_request")  # type: ignore[no-any-return]
+
+    async def _postprocess(self, ctx: Any, response: Response | None, kind: str) -> Any:
+        """``after_this_*`` functions, the ``kind`` hooks (after_request or
+        after_websocket), then the session is saved."""
         for func in ctx._after_functions:
             response = await self.ensure_async(func)(response)
-        for hook in self._chain("after_request", ctx.request.blueprint):
+        for hook in self._chain(kind, ctx._connection.blueprint):
             response = await hook(response)
         session = ctx._session_to_save()
         if session is not None and not self.session_interface.is_null_session(session):
@@ -788,20 +804,23 @@ class Quart(WebsocketScaffold, App):
     ) -> None:
         """teardown_request functions (inner blueprints first), then the signal."""
         request = (request_context or request_ctx).request
-        for func in self._chain("teardown_request", request.blueprint):
+        await self._teardown(request, exc, "teardown_request", request_tearing_down)
+
+    async def _teardown(
+        self, connection: BaseRequestWebsocket, exc: BaseException | None, kind: str, signal: Any
+    ) -> None:
+        """The ``kind`` teardown functions (inner blueprints first), then ``signal``."""
+        for func in self._chain(kind, connection.blueprint):
             await func(exc)
-        if request_tearing_down.receivers:
-            await request_tearing_down.send_async(self, exc=exc)
+        if signal.receivers:
+            await signal.send_async(self, exc=exc)
 
     async def do_teardown_websocket(
         self, exc: BaseException | None, websocket_context: WebsocketContext | None = None
     ) -> None:
         """teardown_websocket functions (inner blueprints first), then the signal."""
-        ctx = websocket_context or _cv_websocket.get()
-        for func in self._chain("teardown_websocket", ctx.websocket.blueprint):
-            await func(exc)
-        if websocket_tearing_down.receivers:
-            await websocket_tearing_down.send_async(self, exc=exc)
+        websocket = (websocket_context or _cv_websocket.get()).websocket
+        await self._teardown(websocket, exc, "teardown_websocket", websocket_tearing_down)
 
     async def do_teardown_appcontext(self, exc: BaseException | None) -> None:
         """teardown_appcontext functions (last registered first), then the signal."""
@@ -854,26 +873,14 @@ class Quart(WebsocketScaffold, App):
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_websocket hooks."""
         websocket = (websocket_context or _cv_websocket.get()).websocket
-        if self.url_value_preprocessors:
-            for name in [None, *reversed(websocket.blueprints)]:
-                for func in self.url_value_preprocessors.get(name, ()):
-                    func(websocket.endpoint, websocket.view_args)
-        for hook in self._chain("before_websocket", websocket.blueprint):
-            result = await hook()
-            if result is not None:
-                return result  # type: ignore[no-any-return]
-        return None
+        return await self._preprocess(websocket, "before_websocket")  # type: ignore[no-any-return]
 
     async def dispatch_websocket(
         self, websocket_context: WebsocketContext | None = None
     ) -> ResponseReturnValue | None:
         """Call the websocket handler the URL matched."""
         websocket = (websocket_context or _cv_websocket.get()).websocket
-        if websocket.routing_exception is not None:
-            self.raise_routing_exception(websocket)
-        rule = websocket.url_rule
-        assert rule is not None
-        return await self._async_view(rule.endpoint)(**(websocket.view_args or {}))  # type: ignore[no-any-return]
+        return await self._call_view(websocket)  # type: ignore[no-any-return]
 
     async def finalize_websocket(
         self,
@@ -898,14 +905,7 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """after_this_websocket functions, after_websocket hooks, session save."""
         ctx = websocket_context or _cv_websocket.get()
-        for func in ctx._after_functions:
-            response = await self.ensure_async(func)(response)
-        for hook in self._chain("after_websocket", ctx.websocket.blueprint):
-            response = await hook(response)
-        session = ctx._session_to_save()
-        if session is not None and not self.session_interface.is_null_session(session):
-            await self.session_interface.save_session(self, session, response)
-        return response
+        return await self._postprocess(ctx, response, "after_websocket")  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- serving
 
