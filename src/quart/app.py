@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 import warnings
 from collections import defaultdict
@@ -18,14 +17,13 @@ from urllib.parse import quote
 import click
 from flask.sansio.app import App
 from flask.sansio.scaffold import setupmethod
-from hypercorn.asyncio import serve
-from hypercorn.config import Config as HyperConfig
 from werkzeug.datastructures import Authorization, Headers, ImmutableDict
 from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import BuildError, MapAdapter, RequestRedirect, RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import cached_property
 
+from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
@@ -67,7 +65,7 @@ from .typing import (
     TeardownCallable,
     WhileServingCallable,
 )
-from .utils import MustReloadError, is_async_callable, observe_changes, restart, run_sync
+from .utils import is_async_callable, run_sync
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
 
 if TYPE_CHECKING:
@@ -988,55 +986,7 @@ class Quart(WebsocketScaffold, App):
                 " directly for them.",
                 stacklevel=2,
             )
-        if "QUART_DEBUG" in os.environ:
-            self.debug = get_debug_flag()
-        if debug is not None:
-            self.debug = debug
-        if loop is None:
-            loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.set_debug(bool(self.debug))
-
-        shutdown_event = asyncio.Event()
-
-        def stop(*_: Any) -> None:
-            shutdown_event.set()
-
-        for name in ("SIGINT", "SIGTERM"):
-            try:
-                loop.add_signal_handler(getattr(signal, name), stop)
-            except NotImplementedError:  # pragma: no cover - not on Windows
-                signal.signal(getattr(signal, name), stop)
-
-        server_host, _, server_port = (self.config.get("SERVER_NAME") or "").partition(":")
-        host = host or server_host or "127.0.0.1"
-        port = port or int(server_port or 5000)
-        scheme = "https" if certfile and keyfile else "http"
-        print(f" * Serving Quart app '{self.name}'")
-        print(f" * Debug mode: {bool(self.debug)}")
-        print(" * Please use an ASGI server (e.g. hypercorn) directly in production")
-        print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")
-
-        server = self.run_task(
-            host, port, debug, ca_certs, certfile, keyfile, shutdown_trigger=_waiter(shutdown_event)
-        )
-        tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
-        if use_reloader:
-            tasks.append(loop.create_task(observe_changes(shutdown_event)))
-        must_reload = False
-        try:
-            loop.run_until_complete(asyncio.gather(*tasks))
-        except MustReloadError:
-            must_reload = True
-        finally:
-            try:
-                _cancel_all_tasks(loop)
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                asyncio.set_event_loop(None)
-                loop.close()
-        if must_reload:
-            restart()
+        serving.run(self, host, port, debug, use_reloader, loop, ca_certs, certfile, keyfile)
 
     def run_task(
         self,
@@ -1049,17 +999,9 @@ class Quart(WebsocketScaffold, App):
         shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
     ) -> Coroutine[None, None, None]:
         """A coroutine that serves the app with hypercorn when awaited."""
-        config = HyperConfig()
-        config.access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(D)s'
-        config.accesslog = "-"
-        config.errorlog = "-"
-        config.bind = [f"{host}:{port}"]
-        config.ca_certs = ca_certs
-        config.certfile = certfile
-        config.keyfile = keyfile
         if debug is not None:
             self.debug = debug
-        return serve(self, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+        return serving.serve_app(self, host, port, ca_certs, certfile, keyfile, shutdown_trigger)
 
     # ------------------------------------------------------------ files
 
@@ -1115,31 +1057,6 @@ def _is_stream(value: Any) -> bool:
     return hasattr(value, "__aiter__") or (
         hasattr(value, "__iter__") and not isinstance(value, (dict, list, str, bytes, tuple))
     )
-
-
-def _waiter(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
-    async def wait() -> None:
-        await event.wait()
-
-    return wait
-
-
-def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if not tasks:
-        return
-    for task in tasks:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            loop.call_exception_handler(
-                {
-                    "message": "unhandled exception during shutdown",
-                    "exception": task.exception(),
-                    "task": task,
-                }
-            )
 
 
 __all__ = ["Quart"]

@@ -1,0 +1,123 @@
+"""The embedded development server: the app on hypercorn, with signals and a reloader."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HyperConfig
+
+from .helpers import get_debug_flag
+from .utils import MustReloadError, observe_changes, restart
+
+if TYPE_CHECKING:
+    from .app import Quart
+
+ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(D)s'
+
+
+def serve_app(
+    app: Quart,
+    host: str,
+    port: int,
+    ca_certs: str | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
+) -> Coroutine[None, None, None]:
+    """A coroutine serving ``app`` with hypercorn on ``host:port`` until the trigger."""
+    config = HyperConfig()
+    config.access_log_format = ACCESS_LOG_FORMAT
+    config.accesslog = "-"
+    config.errorlog = "-"
+    config.bind = [f"{host}:{port}"]
+    config.ca_certs = ca_certs
+    config.certfile = certfile
+    config.keyfile = keyfile
+    return serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+
+
+def run(
+    app: Quart,
+    host: str | None,
+    port: int | None,
+    debug: bool | None,
+    use_reloader: bool,
+    loop: asyncio.AbstractEventLoop | None,
+    ca_certs: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+) -> None:
+    """Serve ``app`` in the foreground until SIGINT or SIGTERM (see ``Quart.run``)."""
+    if "QUART_DEBUG" in os.environ:
+        app.debug = get_debug_flag()
+    if debug is not None:
+        app.debug = debug
+    if loop is None:
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.set_debug(bool(app.debug))
+
+    shutdown_event = asyncio.Event()
+
+    def stop(*_: Any) -> None:
+        shutdown_event.set()
+
+    async def stopped() -> None:
+        await shutdown_event.wait()
+
+    for name in ("SIGINT", "SIGTERM"):
+        try:
+            loop.add_signal_handler(getattr(signal, name), stop)
+        except NotImplementedError:  # pragma: no cover - not on Windows
+            signal.signal(getattr(signal, name), stop)
+
+    server_host, _, server_port = (app.config.get("SERVER_NAME") or "").partition(":")
+    host = host or server_host or "127.0.0.1"
+    port = port or int(server_port or 5000)
+    scheme = "https" if certfile and keyfile else "http"
+    print(f" * Serving Quart app '{app.name}'")
+    print(f" * Debug mode: {bool(app.debug)}")
+    print(" * Please use an ASGI server (e.g. hypercorn) directly in production")
+    print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")
+
+    server = serve_app(app, host, port, ca_certs, certfile, keyfile, stopped)
+    tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
+    if use_reloader:
+        tasks.append(loop.create_task(observe_changes(shutdown_event)))
+    must_reload = False
+    try:
+        loop.run_until_complete(asyncio.gather(*tasks))
+    except MustReloadError:
+        must_reload = True
+    finally:
+        try:
+            _cancel_all_tasks(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    if must_reload:
+        restart()
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
