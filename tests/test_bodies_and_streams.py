@@ -294,3 +294,29 @@ async def test_push_promises_go_to_servers_that_support_them(app: Quart, client)
 
     await client.get("/", http_version="1.1")  # no push over HTTP/1.1: silently nothing
     assert client.push_promises == []
+
+
+async def test_werkzeug_and_base_responses_returned_by_views_are_sent(client, app: Quart) -> None:
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    class AppResponse(Response):
+        pass
+
+    app.response_class = AppResponse
+
+    @app.route("/werkzeug")
+    async def from_werkzeug():
+        return WerkzeugResponse("from werkzeug", status=202, headers={"X-Kind": "wsgi"})
+
+    @app.route("/base")
+    async def from_base():
+        return Response("base class", status=203)
+
+    response = await client.get("/werkzeug")
+    assert response.status_code == 202
+    assert response.headers["X-Kind"] == "wsgi"
+    assert await response.get_data() == b"from werkzeug"
+
+    response = await client.get("/base")
+    assert response.status_code == 203
+    assert await response.get_data() == b"base class"

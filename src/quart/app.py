@@ -658,8 +658,8 @@ class Quart(WebsocketScaffold, App):
         response: Response
         if isinstance(value, (str, bytes, bytearray)):
             response = self.response_class(value)
-        elif isinstance(value, self.response_class):
-            response = value
+        elif isinstance(value, Response):
+            response = value  # ours, or a subclass other than response_class: sendable as is
         elif isgenerator(value) or isasyncgen(value):
             response = self.response_class(value)
         elif isinstance(value, (dict, list)):
@@ -667,7 +667,7 @@ class Quart(WebsocketScaffold, App):
         elif isinstance(value, HTTPException):
             response = self._response_from_http_exception(value)
         elif isinstance(value, SansIOResponse):
-            response = await self._adopt_response(value)
+            response = self._copy_response(value)
         elif _is_stream(value):
             response = self.response_class(value)
         else:
@@ -706,17 +706,12 @@ class Quart(WebsocketScaffold, App):
                 response.headers.add(name, value)
         return response
 
-    async def _adopt_response(self, response: SansIOResponse) -> Response:
-        return self._copy_response(response)
-
-    def _copy_response(self, response: Any) -> Response:
-        """Our response with the status, headers and body of a werkzeug response."""
-        data = response.get_data() if hasattr(response, "get_data") else b""
-        if asyncio.iscoroutine(data):
-            data.close()
-            raise TypeError("Cannot adopt a response whose body must be awaited.")
-        copied = self.response_class(data, response.status, Headers(response.headers))
-        return copied
+    def _copy_response(self, response: SansIOResponse) -> Response:
+        """Our response with the status, headers and body of a werkzeug response (a WSGI
+        response has its body in memory; a sans-IO one has none)."""
+        get_data = getattr(response, "get_data", None)
+        data = get_data() if get_data is not None else b""
+        return self.response_class(data, response.status, Headers(response.headers))
 
     # --------------------------------------------------------------- errors
 
