@@ -93,26 +93,46 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def content_length(self) -> int | None:
         """The Content-Length as an int (None when absent, invalid or chunked)."""
-        transfer_encoding = self._first_header(b"transfer-encoding")
+        _, length, transfer_encoding = self._body_headers
         if transfer_encoding is not None and "chunked" in transfer_encoding.lower():
             return None
-        value = self._first_header(b"content-length")
-        if value is None:
+        if length is None:
             return None
-        value = value.strip()
+        length = length.strip()
         # Digits only, as HTTP has it: no sign, no underscores, no other scripts' digits.
-        return int(value) if value.isascii() and value.isdigit() else None
+        return int(length) if length.isascii() and length.isdigit() else None
 
     @property
     def content_type(self) -> str | None:  # type: ignore[override]
         """The Content-Type header, as sent."""
-        return self._first_header(b"content-type")
+        return self._body_headers[0]
 
     def _parse_content_type(self) -> None:
         if not hasattr(self, "_parsed_content_type"):
-            self._parsed_content_type = parse_options_header(
-                self._first_header(b"content-type") or ""
+            self._parsed_content_type = parse_options_header(self._body_headers[0] or "")
+
+    @cached_property
+    def _body_headers(self) -> tuple[str | None, str | None, str | None]:
+        """Content-Type, Content-Length and Transfer-Encoding, found in one pass over the
+        scope's headers (the first of each, as ``headers.get`` gives)."""
+        if "headers" in self.__dict__:
+            headers = self.headers
+            return (
+                headers.get("Content-Type"),
+                headers.get("Content-Length"),
+                headers.get("Transfer-Encoding"),
             )
+        content_type = length = transfer_encoding = None
+        for key, value in self.scope.get("headers", ()):
+            if key == b"content-type":
+                if content_type is None:
+                    content_type = value.decode("latin1")
+            elif key == b"content-length":
+                if length is None:
+                    length = value.decode("latin1")
+            elif key == b"transfer-encoding" and transfer_encoding is None:
+                transfer_encoding = value.decode("latin1")
+        return content_type, length, transfer_encoding
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
