@@ -121,12 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         repeat=max(1, args.repeat),
     )
-    for _ in range(max(1, args.repeat)):
+    for index in range(max(1, args.repeat)):
+        # Every other pass runs the frameworks in reverse order, so that a machine getting
+        # slower or faster during the run does not favour whoever goes first.
+        order = list(frameworks) if index % 2 == 0 else list(reversed(frameworks))
         if args.only in (None, "inprocess"):
-            measured = inprocess.run(frameworks, scenarios, settings)
+            measured = inprocess.run(order, scenarios, settings)
             run.inprocess = merge(run.inprocess, measured, "best_us", min)
         if args.only in (None, "loadtest"):
-            measured = loadtest.run(frameworks, scenarios, load)
+            measured = loadtest.run(order, scenarios, load)
             run.loadtest = merge(run.loadtest, measured, "rps", max)
 
     report = render(run)
