@@ -35,15 +35,13 @@ class WebsocketScaffold(Scaffold):
 
     def _init_websocket_hooks(self) -> None:
         #: Keyed like Flask's request hooks: None for the app itself, else a blueprint name.
-        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = (
-            defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
+            list
         )
-        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = (
-            defaultdict(list)
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = defaultdict(
+            list
         )
-        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
-            defaultdict(list)
-        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
 
     @setupmethod
     def websocket(self, rule: str, **options: Any) -> Callable[[T_websocket], T_websocket]:

@@ -140,9 +140,7 @@ class SecureCookieSessionInterface(SessionInterface):
         """Load the session from its cookie; a bad or expired cookie gives an empty one."""
         return self.load_session(app, request)
 
-    def load_session(
-        self, app: Quart, request: BaseRequestWebsocket
-    ) -> SecureCookieSession | None:
+    def load_session(self, app: Quart, request: BaseRequestWebsocket) -> SecureCookieSession | None:
         """``open_session`` without the await: loading a cookie session needs no I/O, so
         the framework loads it on first use of ``session`` rather than on every request.
 

@@ -26,7 +26,7 @@ class DefaultJSONProvider(_FlaskDefaultJSONProvider):
         return self._encoder(None).encode(obj)
 
     def response(self, *args: Any, **kwargs: Any) -> Any:
-        obj = self._prepare_response_obj(args, kwargs)
+        obj = args[0] if len(args) == 1 and not kwargs else self._prepare_response_obj(args, kwargs)
         compact = self.compact
         if compact is None:
             compact = not self._app.debug

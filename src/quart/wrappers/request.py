@@ -51,6 +51,7 @@ class Body:
         self._started = False
         self._more = True
         self._received = 0
+        self._deadline: float | None = None
 
     @classmethod
     def from_data(cls, data: bytes) -> Body:
@@ -68,12 +69,12 @@ class Body:
     async def _read_all(self) -> bytes:
         if self._data is None:
             self._start()
-            deadline = None if self.timeout is None else _loop_time() + self.timeout
-            data = await self._next_chunk(deadline)
+            self._deadline = None  # one deadline for the whole body, set on the first wait
+            data = await self._next_chunk()
             if self._more:  # more than one message: collect them
                 chunks = [data]
                 while self._more:
-                    chunks.append(await self._next_chunk(deadline))
+                    chunks.append(await self._next_chunk())
                 data = b"".join(chunks)
             self._data = data
         return self._data
@@ -85,8 +86,8 @@ class Body:
             return
         self._start()
         while self._more:
-            deadline = None if self.timeout is None else _loop_time() + self.timeout
-            chunk = await self._next_chunk(deadline)
+            self._deadline = None  # a fresh deadline for each chunk
+            chunk = await self._next_chunk()
             if chunk:
                 yield chunk
 
@@ -96,9 +97,18 @@ class Body:
         self._started = True
         self._check_size(self.expected_content_length or 0)
 
-    async def _next_chunk(self, deadline: float | None) -> bytes:
+    async def _next_chunk(self) -> bytes:
+        """The next message's bytes. A server that already holds the message answers
+        without suspending; only when the call has to wait is a timer armed (the body
+        timeout, from the first wait), so the common case costs no timer."""
         assert self._receive is not None
-        message = await _receive_by(self._receive, deadline)
+        call = self._receive()
+        try:
+            waiting_on = call.send(None)  # type: ignore[attr-defined]
+        except StopIteration as finished:
+            message = finished.value
+        else:
+            message = await self._wait_for(call, waiting_on)
         if message["type"] == "http.disconnect":
             raise ConnectionClosed()
         chunk: bytes = message.get("body", b"")
@@ -108,33 +118,20 @@ class Body:
             self._check_size(self._received)
         return chunk
 
+    async def _wait_for(self, call: Any, waiting_on: Any) -> Message:
+        if self._deadline is None and self.timeout is not None:
+            self._deadline = asyncio.get_running_loop().time() + self.timeout
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                return await _Resumed(call, waiting_on)  # type: ignore[no-any-return]
+        except TimeoutError:
+            raise RequestTimeout("The request body was not received in time.") from None
+
     def _check_size(self, size: int) -> None:
         if self.max_content_length is not None and size > self.max_content_length:
             raise RequestEntityTooLarge(
                 f"The request body is larger than the limit of {self.max_content_length} bytes."
             )
-
-
-def _loop_time() -> float:
-    return asyncio.get_running_loop().time()
-
-
-async def _receive_by(receive: ASGIReceiveCallable, deadline: float | None) -> Message:
-    """``await receive()``, raising 408 if it has not answered by ``deadline``.
-
-    A server that already holds the message answers without suspending; only when the
-    call has to wait is a timer armed, so the common case costs no timer.
-    """
-    call = receive()
-    try:
-        waiting_on = call.send(None)  # type: ignore[attr-defined]
-    except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
-    try:
-        async with asyncio.timeout_at(deadline):
-            return await _Resumed(call, waiting_on)  # type: ignore[no-any-return]
-    except TimeoutError:
-        raise RequestTimeout("The request body was not received in time.") from None
 
 
 class _Resumed:
