@@ -459,11 +459,7 @@ class Quart(WebsocketScaffold, App):
         if _scheme is not None and not _external:
             raise ValueError("When specifying '_scheme', '_external' must be True.")
 
-        rule_websocket = self._is_websocket_endpoint(endpoint)
-        if _scheme is None and rule_websocket and _external:
-            secure = url_adapter.url_scheme in ("https", "wss")
-            _scheme = "wss" if secure else "ws"
-
+        # Websocket rules are always built as full ws:// or wss:// URLs (werkzeug does it).
         self.inject_url_defaults(endpoint, values)
         try:
             url: str = url_adapter.build(
@@ -479,10 +475,6 @@ class Quart(WebsocketScaffold, App):
         if _anchor is not None:
             url += "#" + quote(_anchor, safe=_ANCHOR_SAFE)
         return url
-
-    def _is_websocket_endpoint(self, endpoint: str) -> bool:
-        rules = self.url_map._rules_by_endpoint.get(endpoint, ())
-        return bool(rules) and all(rule.websocket for rule in rules)
 
     # ---------------------------------------------------------- dispatching
 
