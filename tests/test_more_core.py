@@ -119,3 +119,47 @@ async def test_static_host_goes_with_host_matching() -> None:
     app = Quart(__name__, host_matching=True, static_host="static.example")
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     assert rules["static"].host == "static.example"
+
+
+async def test_files_can_be_given_as_tuples_bytes_or_file_objects(app: Quart, client) -> None:
+    import io
+
+    @app.route("/", methods=["POST"])
+    async def upload():
+        files = await request.files
+        return {
+            name: [storage.filename, storage.content_type, storage.read().decode()]
+            for name, storage in files.items()
+        }
+
+    response = await client.post(
+        "/",
+        files={
+            "a": (b"alpha", "a.txt", "text/plain"),
+            "b": (io.BytesIO(b"beta"), "b.csv"),
+            "c": b"gamma",
+            "d": io.BytesIO(b"delta"),
+        },
+    )
+    result = await response.get_json()
+    assert result["a"] == ["a.txt", "text/plain", "alpha"]
+    assert result["b"][0] == "b.csv" and result["b"][2] == "beta"
+    assert result["c"][0] == "c" and result["c"][2] == "gamma"
+    assert result["d"][2] == "delta"
+
+
+async def test_the_cookie_jar_can_be_set_and_cleared_by_hand(app: Quart, client) -> None:
+    @app.route("/")
+    async def show():
+        return dict(request.cookies)
+
+    client.set_cookie("localhost", "flavour", "oat")
+    assert await (await client.get("/")).get_json() == {"flavour": "oat"}
+    client.set_cookie("elsewhere.example", "other", "x")  # another host's cookie stays there
+    assert await (await client.get("/")).get_json() == {"flavour": "oat"}
+    client.delete_cookie("localhost", "flavour")
+    assert await (await client.get("/")).get_json() == {}
+
+    no_jar = app.test_client(use_cookies=False)
+    with pytest.raises(RuntimeError, match="use_cookies"):
+        no_jar.set_cookie("localhost", "a", "b")
