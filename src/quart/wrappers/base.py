@@ -56,6 +56,7 @@ class BaseRequestWebsocket(SansIORequest):
             self.headers = headers
         self.http_version = http_version
         self.scope = scope
+        self._body_header_values: tuple[str | None, str | None, str | None] | None = None
         server = scope.get("server")
         self.server = (server[0], server[1]) if server else None
         client = scope.get("client")
@@ -93,7 +94,7 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def content_length(self) -> int | None:
         """The Content-Length as an int (None when absent, invalid or chunked)."""
-        _, length, transfer_encoding = self._body_headers
+        _, length, transfer_encoding = self._body_headers()
         if transfer_encoding is not None and "chunked" in transfer_encoding.lower():
             return None
         if length is None:
@@ -105,16 +106,21 @@ class BaseRequestWebsocket(SansIORequest):
     @property
     def content_type(self) -> str | None:  # type: ignore[override]
         """The Content-Type header, as sent."""
-        return self._body_headers[0]
+        return self._body_headers()[0]
 
     def _parse_content_type(self) -> None:
         if not hasattr(self, "_parsed_content_type"):
-            self._parsed_content_type = parse_options_header(self._body_headers[0] or "")
+            self._parsed_content_type = parse_options_header(self._body_headers()[0] or "")
 
-    @cached_property
     def _body_headers(self) -> tuple[str | None, str | None, str | None]:
         """Content-Type, Content-Length and Transfer-Encoding, found in one pass over the
-        scope's headers (the first of each, as ``headers.get`` gives)."""
+        scope's headers (the first of each, as ``headers.get`` gives), kept once found."""
+        found = self._body_header_values
+        if found is None:
+            found = self._body_header_values = self._find_body_headers()
+        return found
+
+    def _find_body_headers(self) -> tuple[str | None, str | None, str | None]:
         if "headers" in self.__dict__:
             headers = self.headers
             return (
