@@ -265,9 +265,7 @@ async def test_custom_converters_run_on_every_request(app: Quart, client) -> Non
     assert await (await client.get("/thing/7")).get_json() == {"id": "7", "call": 2}
 
 
-async def test_a_value_a_custom_converter_refused_can_be_accepted_later(
-    app: Quart, client
-) -> None:
+async def test_a_value_a_custom_converter_refused_can_be_accepted_later(app: Quart, client) -> None:
     from werkzeug.routing import BaseConverter, ValidationError
 
     known: set[str] = set()
@@ -308,8 +306,21 @@ async def test_query_strings_parse_as_parse_qsl_does() -> None:
     from quart.wrappers.base import parse_query_string
 
     cases = [
-        "", "a=1", "a=1&b=2", "a", "a=", "=x", "a=1&&b=2&", "a=1&a=2", "a=b=c", "&",
-        "a=%C3%A9", "a+b=c+d", "x=%zz", "a;b=1", "q=hello%20world&p=2",
+        "",
+        "a=1",
+        "a=1&b=2",
+        "a",
+        "a=",
+        "=x",
+        "a=1&&b=2&",
+        "a=1&a=2",
+        "a=b=c",
+        "&",
+        "a=%C3%A9",
+        "a+b=c+d",
+        "x=%zz",
+        "a;b=1",
+        "q=hello%20world&p=2",
     ]
     for case in cases:
         expected = parse_qsl(case, keep_blank_values=True, errors="werkzeug.url_quote")
@@ -342,3 +353,27 @@ async def test_content_length_is_read_as_http_defines_it(app: Quart, client) -> 
         "/", headers={"Content-Length": "5", "Transfer-Encoding": "Chunked"}
     )
     assert await response.get_json() == {"length": None}
+
+
+async def test_json_content_types_are_recognised_as_werkzeug_does(app: Quart) -> None:
+    from werkzeug.datastructures import Headers
+    from werkzeug.sansio.request import Request as SansIORequest
+
+    cases = [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "application/vnd.api+json",
+        "application/problem+json;q=1",
+        "text/json",
+        "application/jsonx",
+        "",
+        " application/json ",
+        "text/plain",
+        "application/+json",
+    ]
+    for content_type in cases:
+        async with app.test_request_context("/", headers={"Content-Type": content_type}):
+            expected = SansIORequest(
+                "GET", "http", None, "", "/", b"", Headers({"Content-Type": content_type}), None
+            ).is_json
+            assert request.is_json == expected, content_type

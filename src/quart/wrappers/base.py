@@ -108,6 +108,17 @@ class BaseRequestWebsocket(SansIORequest):
         """The Content-Type header, as sent."""
         return self._body_headers()[0]
 
+    @property
+    def is_json(self) -> bool:
+        """Whether the content type is JSON: ``application/json`` or ``application/*+json``."""
+        content_type = self._body_headers()[0]
+        if not content_type:
+            return False
+        mimetype = content_type.partition(";")[0].strip().lower()
+        return mimetype == "application/json" or (
+            mimetype.startswith("application/") and mimetype.endswith("+json")
+        )
+
     def _parse_content_type(self) -> None:
         if not hasattr(self, "_parsed_content_type"):
             self._parsed_content_type = parse_options_header(self._body_headers()[0] or "")
