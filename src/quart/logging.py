@@ -14,9 +14,6 @@ default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )
 
-serving_handler = logging.StreamHandler(sys.stdout)
-serving_handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
-
 
 def has_level_handler(logger: logging.Logger) -> bool:
     """Whether a handler in the logger's hierarchy would handle its effective level."""

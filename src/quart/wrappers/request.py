@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
 
@@ -357,8 +358,6 @@ class Request(BaseRequestWebsocket):
         ctx = _cv_app.get(None)
         if ctx is not None:
             return ctx.app.json.loads(data)
-        import json
-
         return json.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
