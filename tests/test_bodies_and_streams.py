@@ -114,6 +114,43 @@ async def test_a_slow_streamed_body_is_a_408(app: Quart) -> None:
     assert sent[0]["status"] == 408
 
 
+async def test_a_server_whose_receive_returns_a_future_is_read_and_timed(app: Quart) -> None:
+    """Some servers' receive is not a coroutine function: it returns another awaitable."""
+    app.config["BODY_TIMEOUT"] = 0.05
+
+    @app.post("/")
+    async def view():
+        return await request.get_data()
+
+    def serve(messages: list[dict[str, Any]]):
+        sent: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+
+        def receive() -> asyncio.Future[dict[str, Any]]:
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
+            if messages:  # answered a little later, as a native server would
+                loop.call_soon(future.set_result, messages.pop(0))
+            return future
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        return app(scope_for("/"), receive, send), sent
+
+    done, sent = serve(
+        [
+            {"type": "http.request", "body": b"two ", "more_body": True},
+            {"type": "http.request", "body": b"parts", "more_body": False},
+        ]
+    )
+    await done
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"two parts")
+
+    done, sent = serve([{"type": "http.request", "body": b"half", "more_body": True}])
+    await done
+    assert sent[0]["status"] == 408
+
+
 async def test_a_client_leaving_while_its_body_is_awaited_ends_the_request_quietly(
     app: Quart, caplog: pytest.LogCaptureFixture
 ) -> None:

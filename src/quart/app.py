@@ -299,13 +299,16 @@ class Quart(WebsocketScaffold, App):
         """Run a sync callable in the thread pool when awaited (override to change how)."""
         return run_sync(func)
 
-    def _chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
-        """The hooks of one kind that apply to an endpoint of ``blueprint``, in calling
-        order and in async form; built on first use, cached until set-up changes."""
-        chain = self._hook_chains.get((kind, blueprint))
+    def _chain(self, kind: str, connection: BaseRequestWebsocket) -> tuple[AsyncCallable, ...]:
+        """The hooks of one kind that apply to ``connection``'s endpoint (those of the app
+        and of its blueprints), in calling order and in async form; built on first use per
+        endpoint, cached until set-up changes."""
+        rule = connection.url_rule
+        key = (kind, None if rule is None else rule.endpoint)
+        chain = self._hook_chains.get(key)
         if chain is None:
-            chain = self._build_chain(kind, blueprint)
-            self._hook_chains[(kind, blueprint)] = chain
+            chain = self._build_chain(kind, connection.blueprint)
+            self._hook_chains[key] = chain
         return chain
 
     def _build_chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
@@ -541,7 +544,7 @@ class Quart(WebsocketScaffold, App):
             for name in [None, *reversed(connection.blueprints)]:
                 for func in self.url_value_preprocessors.get(name, ()):
                     func(connection.endpoint, connection.view_args)
-        for hook in self._chain(kind, connection.blueprint):
+        for hook in self._chain(kind, connection):
             result = await hook()
             if result is not None:
                 return result
@@ -608,7 +611,7 @@ class Quart(WebsocketScaffold, App):
         after_websocket), then the session is saved."""
         for func in ctx._after_functions:
             response = await self.ensure_async(func)(response)
-        for hook in self._chain(kind, ctx._connection.blueprint):
+        for hook in self._chain(kind, ctx._connection):
             response = await hook(response)
         session = ctx._session_to_save()
         if session is not None and not self.session_interface.is_null_session(session):
@@ -795,7 +798,7 @@ class Quart(WebsocketScaffold, App):
         self, connection: BaseRequestWebsocket, exc: BaseException | None, kind: str, signal: Any
     ) -> None:
         """The ``kind`` teardown functions (inner blueprints first), then ``signal``."""
-        for func in self._chain(kind, connection.blueprint):
+        for func in self._chain(kind, connection):
             await func(exc)
         if signal.receivers:
             await signal.send_async(self, exc=exc)

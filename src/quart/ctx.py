@@ -146,7 +146,8 @@ class _ConnectionContext:
         if self._session is not None or not self._session_on_first_use:
             return self._session
         app = self.app
-        if not (app.secret_key and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+        config = app.config
+        if not (config["SECRET_KEY"] and config["SESSION_REFRESH_EACH_REQUEST"]):
             return None
         if app.session_interface.get_cookie_name(app) not in self._connection.cookies:
             return None

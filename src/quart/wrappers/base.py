@@ -34,6 +34,7 @@ class BaseRequestWebsocket(SansIORequest):
     view_args: dict[str, Any] | None = None
     #: The routing error (404, 405, redirect) to raise when dispatching, if any.
     routing_exception: HTTPException | None = None
+    _body_header_values: tuple[str | None, str | None, str | None] | None = None
 
     def __init__(
         self,
@@ -56,7 +57,6 @@ class BaseRequestWebsocket(SansIORequest):
             self.headers = headers
         self.http_version = http_version
         self.scope = scope
-        self._body_header_values: tuple[str | None, str | None, str | None] | None = None
         server = scope.get("server")
         self.server = (server[0], server[1]) if server else None
         client = scope.get("client")
@@ -91,17 +91,15 @@ class BaseRequestWebsocket(SansIORequest):
         """The path and the query string."""
         return f"{self.path}?{_decode_query(self.query_string)}"
 
-    @cached_property
+    @property
     def content_length(self) -> int | None:
         """The Content-Length as an int (None when absent, invalid or chunked)."""
         _, length, transfer_encoding = self._body_headers()
-        if transfer_encoding is not None and "chunked" in transfer_encoding.lower():
-            return None
         if length is None:
             return None
-        length = length.strip()
-        # Digits only, as HTTP has it: no sign, no underscores, no other scripts' digits.
-        return int(length) if length.isascii() and length.isdigit() else None
+        if transfer_encoding is not None and "chunked" in transfer_encoding.lower():
+            return None
+        return _parse_content_length(length)
 
     @property
     def content_type(self) -> str | None:  # type: ignore[override]
@@ -111,13 +109,7 @@ class BaseRequestWebsocket(SansIORequest):
     @property
     def is_json(self) -> bool:
         """Whether the content type is JSON: ``application/json`` or ``application/*+json``."""
-        content_type = self._body_headers()[0]
-        if not content_type:
-            return False
-        mimetype = content_type.partition(";")[0].strip().lower()
-        return mimetype == "application/json" or (
-            mimetype.startswith("application/") and mimetype.endswith("+json")
-        )
+        return _is_json_content_type(self._body_headers()[0])
 
     def _parse_content_type(self) -> None:
         if not hasattr(self, "_parsed_content_type"):
@@ -223,6 +215,23 @@ def parse_query_string(raw: bytes) -> list[tuple[str, str]]:
             name, _, value = part.partition("=")
             pairs.append((name, value))
     return pairs
+
+
+@lru_cache(maxsize=256)
+def _parse_content_length(length: str) -> int | None:
+    # Digits only, as HTTP has it: no sign, no underscores, no other scripts' digits.
+    length = length.strip()
+    return int(length) if length.isascii() and length.isdigit() else None
+
+
+@lru_cache(maxsize=256)
+def _is_json_content_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    mimetype = content_type.partition(";")[0].strip().lower()
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 @lru_cache(maxsize=1024)

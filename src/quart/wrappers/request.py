@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, MultiDict
@@ -37,6 +38,18 @@ class Body:
     client that disconnects meanwhile raises ``ConnectionClosed``.
     """
 
+    __slots__ = (
+        "_data",
+        "_deadline",
+        "_more",
+        "_receive",
+        "_received",
+        "_started",
+        "expected_content_length",
+        "max_content_length",
+        "timeout",
+    )
+
     def __init__(
         self,
         receive: ASGIReceiveCallable | None,
@@ -65,19 +78,25 @@ class Body:
         return self._iterate()
 
     def __await__(self) -> Generator[Any, None, bytes]:
-        return self._read_all().__await__()
+        if self._started and self._data is None:
+            raise RuntimeError("The request body has already been consumed by streaming it.")
+        return self.read().__await__()
 
-    async def _read_all(self) -> bytes:
-        if self._data is None:
-            self._start()
-            self._deadline = None  # one deadline for the whole body, set on the first wait
-            data = await self._next_chunk()
-            if self._more:  # more than one message: collect them
-                chunks = [data]
-                while self._more:
-                    chunks.append(await self._next_chunk())
-                data = b"".join(chunks)
-            self._data = data
+    async def read(self) -> bytes:
+        """All of the body, received the first time and then kept; empty once streamed."""
+        if self._data is not None:
+            return self._data
+        if self._started:
+            return b""
+        self._start()
+        self._deadline = None  # one deadline for the whole body, set on the first wait
+        chunks = []
+        while self._more:
+            message = self._poll()
+            if not isinstance(message, dict):  # still to come: wait for it
+                message = await message
+            chunks.append(self._take(message))
+        self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._data
 
     async def _iterate(self) -> AsyncGenerator[bytes, None]:
@@ -88,7 +107,10 @@ class Body:
         self._start()
         while self._more:
             self._deadline = None  # a fresh deadline for each chunk
-            chunk = await self._next_chunk()
+            message = self._poll()
+            if not isinstance(message, dict):  # still to come: wait for it
+                message = await message
+            chunk = self._take(message)
             if chunk:
                 yield chunk
 
@@ -96,43 +118,50 @@ class Body:
         if self._started:
             raise RuntimeError("The request body has already been consumed by streaming it.")
         self._started = True
-        self._check_size(self.expected_content_length or 0)
+        limit = self.max_content_length
+        if limit is not None and (self.expected_content_length or 0) > limit:
+            raise self._too_large()
 
-    async def _next_chunk(self) -> bytes:
-        """The next message's bytes. A server that already holds the message answers
-        without suspending; only when the call has to wait is a timer armed (the body
-        timeout, from the first wait), so the common case costs no timer."""
+    def _poll(self) -> Message | Awaitable[Message]:
+        """The next message when the server holds it already, which is the common case
+        and needs neither suspending nor a timer; else an awaitable that waits for it
+        within the body timeout (armed from the first wait)."""
         assert self._receive is not None
         call = self._receive()
+        if type(call) is not CoroutineType:  # a server whose receive is another awaitable
+            return self._wait_for(call)
         try:
-            waiting_on = call.send(None)  # type: ignore[attr-defined]
+            waiting_on = call.send(None)
         except StopIteration as finished:
-            message = finished.value
-        else:
-            message = await self._wait_for(call, waiting_on)
+            return finished.value  # type: ignore[no-any-return]
+        return self._wait_for(_Resumed(call, waiting_on))
+
+    def _take(self, message: Message) -> bytes:
+        """A received message's bytes, counted against the limit."""
         if message["type"] == "http.disconnect":
             raise ConnectionClosed()
         chunk: bytes = message.get("body", b"")
         self._more = message.get("more_body", False)
         if chunk:
             self._received += len(chunk)
-            self._check_size(self._received)
+            limit = self.max_content_length
+            if limit is not None and self._received > limit:
+                raise self._too_large()
         return chunk
 
-    async def _wait_for(self, call: Any, waiting_on: Any) -> Message:
+    async def _wait_for(self, call: Awaitable[Message]) -> Message:
         if self._deadline is None and self.timeout is not None:
             self._deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             async with asyncio.timeout_at(self._deadline):
-                return await _Resumed(call, waiting_on)  # type: ignore[no-any-return]
+                return await call
         except TimeoutError:
             raise RequestTimeout("The request body was not received in time.") from None
 
-    def _check_size(self, size: int) -> None:
-        if self.max_content_length is not None and size > self.max_content_length:
-            raise RequestEntityTooLarge(
-                f"The request body is larger than the limit of {self.max_content_length} bytes."
-            )
+    def _too_large(self) -> RequestEntityTooLarge:
+        return RequestEntityTooLarge(
+            f"The request body is larger than the limit of {self.max_content_length} bytes."
+        )
 
 
 class _Resumed:
@@ -169,6 +198,15 @@ class Request(BaseRequestWebsocket):
     body_class = Body
     form_data_parser_class = FormDataParser
 
+    # Per-request state that most requests never change, kept as class-level defaults
+    # so that building a request sets only what it must.
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+    _body: Body | None = None
+    _form: MultiDict[str, str] | None = None
+    _files: MultiDict[str, FileStorage] | None = None
+    _json: Any = _NO_JSON
+
     def __init__(
         self,
         method: str,
@@ -189,14 +227,8 @@ class Request(BaseRequestWebsocket):
             method, scheme, path, query_string, headers, root_path, http_version, scope
         )
         self._max_content_length = max_content_length
-        self._max_form_memory_size: int | None = None
-        self._max_form_parts: int | None = None
         self._body_timeout = body_timeout
         self._receive = receive
-        self._body: Body | None = None
-        self._form: MultiDict[str, str] | None = None
-        self._files: MultiDict[str, FileStorage] | None = None
-        self._json: Any = _NO_JSON
         self._send_push_promise = send_push_promise
 
     @property
@@ -204,7 +236,7 @@ class Request(BaseRequestWebsocket):
         """The body: ``await request.body`` for all of it, ``async for`` to stream it."""
         if self._body is None:
             self._body = self.body_class(
-                self._receive, self.content_length, self.max_content_length, self._body_timeout
+                self._receive, self.content_length, self._max_content_length, self._body_timeout
             )
         return self._body
 
@@ -281,8 +313,8 @@ class Request(BaseRequestWebsocket):
         """
         if parse_form_data:
             await self._load_form_data()
-        body = self.body
-        data = b"" if body._started and body._data is None else await body._read_all()
+        body = self._body if self._body is not None else self.body
+        data = await body.read()
         if as_text:
             return data.decode("utf-8", "replace")
         return data
@@ -343,7 +375,8 @@ class Request(BaseRequestWebsocket):
             return self._json
         if not (force or self.is_json):
             return None
-        data = await self.get_data(cache=cache)
+        body = self._body if self._body is not None else self.body
+        data = await body.read()
         try:
             result = self._load_json(data)
         except ValueError as error:
