@@ -187,8 +187,10 @@ class Quart(WebsocketScaffold, App):
         self._serving_gens: list[AsyncGenerator[None, None]] = []
         self._preserved_context: RequestContext | None = None  # for `async with client:`
         # Per-configuration caches (see _check_setup_finished): hook chains by kind and
-        # blueprint, async forms of views, and error handlers by exception type.
+        # endpoint, the kinds of hook nobody registered, async forms of views, and error
+        # handlers by exception type.
         self._hook_chains: dict[tuple[str, str | None], tuple[AsyncCallable, ...]] = {}
+        self._kinds_without_hooks: set[str] = set()
         self._async_views: dict[str, tuple[Callable[..., Any], AsyncCallable]] = {}
         self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
 
@@ -207,6 +209,7 @@ class Quart(WebsocketScaffold, App):
     def _check_setup_finished(self, f_name: str) -> None:
         super()._check_setup_finished(f_name)
         self._hook_chains.clear()
+        self._kinds_without_hooks.clear()
         self._async_views.clear()
         self._error_handlers.clear()
 
@@ -309,6 +312,8 @@ class Quart(WebsocketScaffold, App):
         if chain is None:
             chain = self._build_chain(kind, connection.blueprint)
             self._hook_chains[key] = chain
+            if not any(getattr(self, f"{kind}_funcs").values()):
+                self._kinds_without_hooks.add(kind)  # callers can skip asking
         return chain
 
     def _build_chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
@@ -327,14 +332,6 @@ class Quart(WebsocketScaffold, App):
             for name in [*names, None]:
                 funcs.extend(reversed(registry.get(name, ())))
         return tuple(self.ensure_async(func) for func in funcs)
-
-    def _async_view(self, endpoint: str) -> AsyncCallable:
-        view = self.view_functions[endpoint]
-        cached = self._async_views.get(endpoint)
-        if cached is None or cached[0] is not view:
-            cached = (view, self.ensure_async(view))
-            self._async_views[endpoint] = cached
-        return cached[1]
 
     # ------------------------------------------------------------ contexts
 
@@ -544,10 +541,11 @@ class Quart(WebsocketScaffold, App):
             for name in [None, *reversed(connection.blueprints)]:
                 for func in self.url_value_preprocessors.get(name, ()):
                     func(connection.endpoint, connection.view_args)
-        for hook in self._chain(kind, connection):
-            result = await hook()
-            if result is not None:
-                return result
+        if kind not in self._kinds_without_hooks:
+            for hook in self._chain(kind, connection):
+                result = await hook()
+                if result is not None:
+                    return result
         return None
 
     async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
@@ -567,7 +565,12 @@ class Quart(WebsocketScaffold, App):
             self.raise_routing_exception(connection)
         rule = connection.url_rule
         assert rule is not None
-        return await self._async_view(rule.endpoint)(**(connection.view_args or {}))
+        endpoint = rule.endpoint
+        view = self.view_functions[endpoint]
+        cached = self._async_views.get(endpoint)
+        if cached is None or cached[0] is not view:  # first call, or the view was replaced
+            cached = self._async_views[endpoint] = (view, self.ensure_async(view))
+        return await cached[1](**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
         """Raise the error (404, 405 or redirect) that URL matching found."""
@@ -611,8 +614,9 @@ class Quart(WebsocketScaffold, App):
         after_websocket), then the session is saved."""
         for func in ctx._after_functions:
             response = await self.ensure_async(func)(response)
-        for hook in self._chain(kind, ctx._connection):
-            response = await hook(response)
+        if kind not in self._kinds_without_hooks:
+            for hook in self._chain(kind, ctx._connection):
+                response = await hook(response)
         session = ctx._session_to_save()
         if session is not None and not self.session_interface.is_null_session(session):
             await self.session_interface.save_session(self, session, response)
@@ -798,8 +802,9 @@ class Quart(WebsocketScaffold, App):
         self, connection: BaseRequestWebsocket, exc: BaseException | None, kind: str, signal: Any
     ) -> None:
         """The ``kind`` teardown functions (inner blueprints first), then ``signal``."""
-        for func in self._chain(kind, connection):
-            await func(exc)
+        if kind not in self._kinds_without_hooks:
+            for func in self._chain(kind, connection):
+                await func(exc)
         if signal.receivers:
             await signal.send_async(self, exc=exc)
 

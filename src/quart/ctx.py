@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
-from functools import wraps
+from functools import lru_cache, wraps
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -219,7 +219,7 @@ class _ConnectionContext:
         self._cv_tokens.append((self._cv.set(self), app_ctx))
         if self._session is None:
             interface = self.app.session_interface
-            if _loads_on_first_use(interface):
+            if _loads_on_first_use(type(interface)):  # type: ignore[arg-type]
                 self._session_on_first_use = True
             else:
                 session = await interface.open_session(self.app, self._connection)
@@ -307,10 +307,11 @@ class WebsocketContext(_ConnectionContext):
         return self
 
 
-def _loads_on_first_use(interface: Any) -> bool:
-    """Whether sessions of ``interface`` can be opened lazily: the stock cookie sessions,
-    whose loading needs no I/O, unless a subclass changed how they are opened."""
-    kind = type(interface)
+@lru_cache(maxsize=64)
+def _loads_on_first_use(kind: Any) -> bool:
+    """Whether sessions of the interface class ``kind`` can be opened lazily: the stock
+    cookie sessions, whose loading needs no I/O, unless a subclass changed how they are
+    opened."""
     return (
         kind.open_session is SecureCookieSessionInterface.open_session
         and kind.make_null_session is SessionInterface.make_null_session
