@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import importlib.metadata
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -23,10 +24,10 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from benchmarks.frameworks import ROOT, Framework
-from benchmarks.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
+from benchmarks.scenarios import SCENARIOS_BY_NAME, Scenario
 
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -44,8 +45,8 @@ CHECK_TIMEOUT = 10.0
 class Settings:
     """How long to measure: the same for every framework, so results compare."""
 
-    rounds: int = 20
-    round_time: float = 0.1
+    rounds: int = 40
+    round_time: float = 0.05
     """Target seconds per timed round; the iteration count is calibrated to reach it."""
     warmup: float = 0.3
     """Seconds of untimed requests per scenario before the rounds (also used to calibrate)."""
@@ -213,54 +214,66 @@ def environment(loop_name: str) -> dict[str, Any]:
     }
 
 
-async def measure(app: ASGIApp, scenario: Scenario, settings: Settings) -> dict[str, Any]:
-    """Check the scenario's answer once, then warm up, calibrate and time it."""
-    scope = make_scope(scenario)
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
-            connection = await call(app, scope, scenario.body)
-    except TimeoutError:
-        return {"ok": False, "error": f"no complete answer within {CHECK_TIMEOUT:g}s"}
-    except Exception as exc:
-        return {"ok": False, "error": f"the app raised {exc!r}"}
-    error = scenario.check(*connection.response())
-    if error is not None:
-        return {"ok": False, "error": error}
+class Worker:
+    """The worker side: one framework's app on one event loop, answering the parent's
+    commands (one JSON object a line on stdin, one reply a line on the reply stream)."""
 
-    count, spent, per_request = 10, 0.0, 0.0
-    while spent < settings.warmup:
-        elapsed = await batch(app, scope, scenario.body, count)
-        spent += elapsed
-        per_request = elapsed / count
-        count *= 2
-    iterations = max(50, int(settings.round_time / max(per_request, 1e-9)))
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.scopes: dict[str, dict[str, Any]] = {}
 
-    times = []
-    for _ in range(settings.rounds):
-        times.append(await batch(app, scope, scenario.body, iterations) / iterations)
-    # Check again: an app that starts failing under repetition must not pass as fast.
-    error = scenario.check(*(await call(app, scope, scenario.body)).response())
-    if error is not None:
-        return {"ok": False, "error": f"after {settings.rounds} timed rounds: {error}"}
-    return {
-        "ok": True,
-        "error": None,
-        "best_us": min(times) * 1e6,
-        "median_us": statistics.median(times) * 1e6,
-        "iterations": iterations,
-        "rounds": settings.rounds,
-    }
+    async def check(self, scenario: Scenario) -> str | None:
+        """Why the app's answer to the scenario is wrong, or None."""
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                connection = await call(self.app, self.scopes[scenario.name], scenario.body)
+        except TimeoutError:
+            return f"no complete answer within {CHECK_TIMEOUT:g}s"
+        except Exception as exc:
+            return f"the app raised {exc!r}"
+        return scenario.check(*connection.response())
 
+    async def prepare(self, scenario: Scenario) -> dict[str, Any]:
+        """Check the answer, warm up, and find how many requests make a round."""
+        self.scopes[scenario.name] = make_scope(scenario)
+        error = await self.check(scenario)
+        if error is not None:
+            return {"error": error}
+        count, spent, per_request = 10, 0.0, 0.0
+        while spent < self.settings.warmup:
+            elapsed = await batch(self.app, self.scopes[scenario.name], scenario.body, count)
+            spent += elapsed
+            per_request = elapsed / count
+            count *= 2
+        return {"iterations": max(50, int(self.settings.round_time / max(per_request, 1e-9)))}
 
-async def run_worker(
-    reference: str, scenarios: list[Scenario], settings: Settings
-) -> dict[str, Any]:
-    app = load_app(reference)
-    lifespan = Lifespan(app)
-    await lifespan.startup()
-    results = {scenario.name: await measure(app, scenario, settings) for scenario in scenarios}
-    await lifespan.shutdown()
-    return results
+    async def round(self, scenario: Scenario, iterations: int) -> dict[str, Any]:
+        seconds = await batch(self.app, self.scopes[scenario.name], scenario.body, iterations)
+        return {"per_request": seconds / iterations}
+
+    async def finish(self, scenario: Scenario) -> dict[str, Any]:
+        """Check again: an app that starts failing under repetition must not pass as fast."""
+        return {"error": await self.check(scenario)}
+
+    async def serve(self, commands: TextIO, replies: TextIO) -> None:
+        lifespan = Lifespan(self.app)
+        await lifespan.startup()
+        for line in commands:  # blocking reads: nothing else runs in this process meanwhile
+            command = json.loads(line)
+            action = command["action"]
+            if action == "quit":
+                break
+            scenario = SCENARIOS_BY_NAME[command["scenario"]]
+            if action == "prepare":
+                reply = await self.prepare(scenario)
+            elif action == "round":
+                reply = await self.round(scenario, command["iterations"])
+            else:
+                reply = await self.finish(scenario)
+            replies.write(json.dumps(reply) + "\n")
+            replies.flush()
+        await lifespan.shutdown()
 
 
 def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
@@ -277,14 +290,17 @@ def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], 
 
 
 def worker_main(args: argparse.Namespace) -> None:
-    """Subprocess side: measure one framework and write JSON to ``args.result``."""
+    """Subprocess side: serve the parent's commands, then write the environment to
+    ``args.result``. Replies go to the original stdout; anything the app prints goes to
+    stderr so that it cannot corrupt them."""
     settings = Settings(args.rounds, args.round_time, args.warmup, args.loop)
-    scenarios = [SCENARIOS_BY_NAME[name] for name in args.scenarios.split(",")]
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     factory, loop_name = loop_factory(args.loop)
     with asyncio.Runner(loop_factory=factory) as runner:
-        results = runner.run(run_worker(args.app, scenarios, settings))
-    output = {"environment": environment(loop_name), "scenarios": results}
-    Path(args.result).write_text(json.dumps(output, indent=2))
+        worker = Worker(load_app(args.app), settings)
+        runner.run(worker.serve(sys.stdin, replies))
+    Path(args.result).write_text(json.dumps(environment(loop_name), indent=2))
 
 
 def check_identity(framework: Framework, env: dict[str, Any]) -> str | None:
@@ -300,62 +316,170 @@ def check_identity(framework: Framework, env: dict[str, Any]) -> str | None:
     return None
 
 
-def run_framework(
-    framework: Framework, scenarios: list[Scenario], settings: Settings, timeout: float = 900
-) -> dict[str, Any]:
-    """Parent side: run one framework's worker and return its results, or an ``error``."""
-    missing = framework.missing()
-    if missing is not None:
-        return {"error": missing}
-    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-        result = Path(directory) / "result.json"
+class WorkerProcess:
+    """The parent's handle on one framework's worker subprocess."""
+
+    def __init__(self, framework: Framework, settings: Settings, directory: Path) -> None:
+        self.framework = framework
+        self.result = directory / f"{framework.key}.json"
+        self.stderr = directory / f"{framework.key}.stderr"
         command = [
             str(framework.python),
             "-m",
             "benchmarks.inprocess",
             "--worker",
             f"--app={framework.app_ref}",
-            f"--scenarios={','.join(scenario.name for scenario in scenarios)}",
-            f"--result={result}",
+            f"--result={self.result}",
             *settings.args(),
         ]
-        try:
-            process = subprocess.run(
+        with self.stderr.open("w") as stderr:
+            self.process = subprocess.Popen(
                 command,
                 cwd=ROOT,
                 env=framework.env(),
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
                 text=True,
-                timeout=timeout,
             )
-        except subprocess.TimeoutExpired:
-            return {"error": f"worker did not finish within {timeout:.0f}s"}
-        if process.returncode != 0 or not result.exists():
-            lines = (process.stderr or process.stdout).strip().splitlines()
-            return {
-                "error": f"worker failed (exit {process.returncode}): " + " | ".join(lines[-3:])
-            }
-        output: dict[str, Any] = json.loads(result.read_text())
-    identity_error = check_identity(framework, output["environment"])
-    if identity_error is not None:
-        return {"error": identity_error, "environment": output["environment"]}
-    return output
+
+    def ask(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Send one command and wait for its reply."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"action": action, **fields}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(self.failure())
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def failure(self) -> str:
+        code = self.process.wait(timeout=30)
+        lines = self.stderr.read_text().strip().splitlines()
+        return f"worker failed (exit {code}): " + " | ".join(lines[-3:])
+
+    def quit(self, timeout: float = 60) -> dict[str, Any]:
+        """Stop the worker; its environment, checked to be the right quart."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"action": "quit"}) + "\n")
+        self.process.stdin.close()
+        if self.process.wait(timeout=timeout) != 0 or not self.result.exists():
+            raise RuntimeError(self.failure())
+        env: dict[str, Any] = json.loads(self.result.read_text())
+        return env
+
+
+class Pool:
+    """Every framework's worker, and the results gathered from them.
+
+    A worker that dies marks its framework failed and leaves the pool; the others go on.
+    """
+
+    def __init__(self, frameworks: list[Framework], settings: Settings, directory: Path) -> None:
+        self.settings = settings
+        self.results: dict[str, dict[str, Any]] = {}
+        self.workers: dict[str, WorkerProcess] = {}
+        for framework in frameworks:
+            missing = framework.missing()
+            if missing is not None:
+                self.results[framework.key] = {"error": missing}
+            else:
+                self.workers[framework.key] = WorkerProcess(framework, settings, directory)
+                self.results[framework.key] = {"scenarios": {}}
+
+    def ask(self, key: str, action: str, **fields: Any) -> dict[str, Any] | None:
+        """The worker's reply, or None if it is gone."""
+        worker = self.workers.get(key)
+        if worker is None:
+            return None
+        try:
+            return worker.ask(action, **fields)
+        except (RuntimeError, OSError, ValueError) as exc:
+            self.fail(key, str(exc))
+            return None
+
+    def fail(self, key: str, error: str) -> None:
+        self.results[key] = {"error": error}
+        self.workers.pop(key).process.kill()
+
+    def record(self, key: str, scenario: Scenario, result: dict[str, Any]) -> None:
+        self.results[key]["scenarios"][scenario.name] = result
+
+    def measure(self, scenario: Scenario) -> None:
+        """Prepare every worker, run the rounds in turn, check every answer again."""
+        rounds = self.settings.rounds
+        iterations: dict[str, int] = {}
+        for key in list(self.workers):
+            reply = self.ask(key, "prepare", scenario=scenario.name)
+            if reply is not None and "error" in reply:
+                self.record(key, scenario, {"ok": False, "error": reply["error"]})
+            elif reply is not None:
+                iterations[key] = reply["iterations"]
+        times: dict[str, list[float]] = {key: [] for key in iterations}
+        keys = list(iterations)
+        for index in range(rounds):
+            shift = index % len(keys) if keys else 0
+            for key in keys[shift:] + keys[:shift]:
+                reply = self.ask(key, "round", scenario=scenario.name, iterations=iterations[key])
+                if reply is not None:
+                    times[key].append(reply["per_request"])
+        for key, samples in times.items():
+            reply = self.ask(key, "finish", scenario=scenario.name)
+            if reply is None:
+                continue
+            if reply["error"] is not None:
+                error = f"after {rounds} timed rounds: {reply['error']}"
+                self.record(key, scenario, {"ok": False, "error": error})
+                continue
+            best_us = min(samples) * 1e6
+            self.record(
+                key,
+                scenario,
+                {
+                    "ok": True,
+                    "error": None,
+                    "best_us": best_us,
+                    "median_us": statistics.median(samples) * 1e6,
+                    "iterations": iterations[key],
+                    "rounds": rounds,
+                },
+            )
+            print(f"  {key}: {best_us:.1f} us", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Stop every worker and check that each ran the right quart."""
+        for key, worker in list(self.workers.items()):
+            try:
+                env = worker.quit()
+            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+                self.fail(key, str(exc))
+                continue
+            self.results[key]["environment"] = env
+            identity_error = check_identity(worker.framework, env)
+            if identity_error is not None:
+                self.results[key] = {"error": identity_error, "environment": env}
 
 
 def run(
     frameworks: list[Framework], scenarios: list[Scenario], settings: Settings
 ) -> dict[str, dict[str, Any]]:
-    """Measure every framework, one subprocess each, one after another (never in parallel)."""
-    results = {}
-    for framework in frameworks:
-        print(f"in-process: {framework.title} ...", file=sys.stderr, flush=True)
-        results[framework.key] = run_framework(framework, scenarios, settings)
-        if "error" in results[framework.key]:
-            print(f"  error: {results[framework.key]['error']}", file=sys.stderr)
-        for name, result in results[framework.key].get("scenarios", {}).items():
-            shown = f"{result['best_us']:.1f} us" if result["ok"] else f"FAILED: {result['error']}"
-            print(f"  {name}: {shown}", file=sys.stderr, flush=True)
-    return results
+    """Measure every framework, one worker subprocess each, the workers taking turns.
+
+    Rounds are interleaved: for each scenario, round 1 of every framework, then round 2 of
+    every framework (the order rotating), and so on. A machine that slows down for a while
+    then slows every framework alike instead of whichever ran at the time. Only one worker
+    runs at any moment.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+        pool = Pool(frameworks, settings, Path(directory))
+        try:
+            for scenario in scenarios:
+                print(f"in-process: {scenario.name} ...", file=sys.stderr, flush=True)
+                pool.measure(scenario)
+        finally:
+            pool.close()
+    return pool.results
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -363,7 +487,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker", action="store_true", help="internal: measure one app")
     parser.add_argument("--app", help="internal: module:attribute of the ASGI app")
     parser.add_argument("--result", help="internal: where the worker writes its JSON")
-    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--rounds", type=int, default=Settings.rounds)
     parser.add_argument("--round-time", type=float, default=Settings.round_time)
     parser.add_argument("--warmup", type=float, default=Settings.warmup)

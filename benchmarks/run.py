@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(SCENARIOS_BY_NAME),
         help="comma-separated subset of: %(default)s",
     )
-    parser.add_argument("--rounds", type=int, help="in-process timed rounds (default 20)")
-    parser.add_argument("--round-time", type=float, help="in-process seconds per round (0.1)")
+    parser.add_argument("--rounds", type=int, help="in-process timed rounds (default 40)")
+    parser.add_argument("--round-time", type=float, help="in-process seconds per round (0.05)")
     parser.add_argument("--duration", type=int, help="wrk seconds per scenario (default 5)")
     parser.add_argument("--connections", type=int, help="wrk connections (default 64)")
     parser.add_argument("--output", type=Path, help=f"markdown report (default {DEFAULT_OUTPUT})")
@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         revision=git_revision(),
         inprocess_settings=(
             f"Each scenario: {settings.warmup:g}s warm-up, then {settings.rounds} rounds of about "
-            f"{settings.round_time:g}s, on one event loop per framework, which gets a turn "
-            f"every {inprocess.YIELD_EVERY} requests."
+            f"{settings.round_time:g}s per framework, the frameworks taking turns round by round "
+            "(each in its own process, one running at a time); each framework's event loop gets "
+            f"a turn every {inprocess.YIELD_EVERY} requests."
         ),
         loadtest_settings=(
             f"`wrk -t{load.threads} -c{load.connections} -d{load.duration}s` per scenario after "
