@@ -377,3 +377,60 @@ async def test_json_content_types_are_recognised_as_werkzeug_does(app: Quart) ->
                 "GET", "http", None, "", "/", b"", Headers({"Content-Type": content_type}), None
             ).is_json
             assert request.is_json == expected, content_type
+
+
+async def test_finished_requests_are_freed_without_the_garbage_collector(app: Quart) -> None:
+    """Reference cycles would leave every request to the garbage collector, which then
+    runs often under load. Errors are the usual culprits: a raised exception's traceback
+    holds the frames that hold the request."""
+    import gc
+    import weakref
+
+    seen: list[weakref.ref[object]] = []
+
+    @app.before_request
+    async def remember() -> None:
+        seen.append(weakref.ref(request._get_current_object()))
+
+    @app.get("/ok")
+    async def ok() -> str:
+        return "ok"
+
+    @app.get("/aborted")
+    async def aborted() -> str:
+        abort(403)
+
+    async def send_message(message: dict) -> None:
+        pass
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    gc.collect()
+    gc.disable()
+    try:
+        for path, method in [
+            ("/ok", "GET"),
+            ("/missing", "GET"),
+            ("/ok", "POST"),
+            ("/aborted", "GET"),
+        ]:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": method,
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": b"",
+                "root_path": "",
+                "headers": [(b"host", b"localhost")],
+                "client": ("127.0.0.1", 5000),
+                "server": ("127.0.0.1", 80),
+            }
+            await app(scope, receive, send_message)
+        assert len(seen) == 4
+        assert [ref() is None for ref in seen] == [True] * 4
+    finally:
+        gc.enable()

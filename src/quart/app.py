@@ -524,6 +524,10 @@ class Quart(WebsocketScaffold, App):
                 result = await self.dispatch_request(request_context)
         except Exception as error:
             result = await self.handle_user_exception(error)
+            if isinstance(error, HTTPException):
+                # Handled. A routing error stays on the connection, and its traceback
+                # (frames that hold the connection) would make a reference cycle.
+                error.__traceback__ = None
         return await self.finalize_request(result, request_context)
 
     async def preprocess_request(
@@ -859,6 +863,10 @@ class Quart(WebsocketScaffold, App):
                 result = await self.dispatch_websocket(websocket_context)
         except Exception as error:
             result = await self.handle_user_exception(error)
+            if isinstance(error, HTTPException):
+                # Handled. A routing error stays on the connection, and its traceback
+                # (frames that hold the connection) would make a reference cycle.
+                error.__traceback__ = None
         return await self.finalize_websocket(result, websocket_context)
 
     async def preprocess_websocket(

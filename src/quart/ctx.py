@@ -172,7 +172,7 @@ class _ConnectionContext:
         try:
             self._url_adapter = self.app.create_url_adapter(self._connection)
         except HTTPException as error:
-            self._connection.routing_exception = error.with_traceback(None)
+            self._connection.routing_exception = _detached(error)
 
     def _bound_adapter(self) -> MapAdapter:
         adapter = self.url_adapter
@@ -202,9 +202,7 @@ class _ConnectionContext:
                 rule, matched = self._bound_adapter().match(return_rule=True)
                 view_args = dict(matched)
         except HTTPException as error:
-            # Kept without its traceback: the traceback's frames hold this context, and the
-            # reference cycle would otherwise live until the garbage collector runs.
-            self._connection.routing_exception = error.with_traceback(None)
+            self._connection.routing_exception = _detached(error)
         else:
             self._connection.url_rule = rule
             self._connection.view_args = view_args
@@ -305,6 +303,14 @@ class WebsocketContext(_ConnectionContext):
     async def __aenter__(self) -> WebsocketContext:
         await self.push()
         return self
+
+
+def _detached(error: HTTPException) -> HTTPException:
+    """A routing error ready to be kept on its connection: without its traceback or the
+    exception it was raised from, whose frames hold the connection (a reference cycle
+    that would otherwise live until the garbage collector runs)."""
+    error.__context__ = error.__cause__ = None
+    return error.with_traceback(None)
 
 
 @lru_cache(maxsize=64)
