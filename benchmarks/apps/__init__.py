@@ -1,1 +1,1 @@
-"""The same six endpoints written for each framework under comparison."""
+"""The same six endpoints, and a websocket echo, written for each framework under comparison."""

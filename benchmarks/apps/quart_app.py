@@ -1,4 +1,4 @@
-"""The six endpoints in plain Quart-API code.
+"""The six endpoints and the websocket echo in plain Quart-API code.
 
 The same file serves both this project (project venv, where ``quart`` is ours) and the
 published Quart (benchmarks/.venv-quart), so both run exactly the same user code.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, jsonify, request
+from quart import Quart, jsonify, request, websocket
 
 app = Quart(__name__)
 
@@ -36,3 +36,9 @@ async def query() -> Any:
 @app.post("/echo")
 async def echo() -> Any:
     return jsonify(await request.get_json())
+
+
+@app.websocket("/ws")
+async def echo_socket() -> None:
+    while True:
+        await websocket.send(await websocket.receive())

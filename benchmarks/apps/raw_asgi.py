@@ -1,4 +1,5 @@
-"""The six endpoints as a bare ASGI callable: no framework, so the limit of what is possible.
+"""The six endpoints and the websocket echo as a bare ASGI callable: no framework, so the
+limit of what is possible.
 
 It still does the work each endpoint asks for (parse the query, decode and re-encode JSON),
 so the comparison is with the same job done by hand, not with a canned reply.
@@ -50,10 +51,29 @@ async def lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+async def websocket_echo(receive: Receive, send: Send) -> None:
+    """Accept, then send every message back as it came, until the client leaves."""
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif kind == "websocket.receive":
+            if message.get("bytes") is not None:
+                await send({"type": "websocket.send", "bytes": message["bytes"]})
+            else:
+                await send({"type": "websocket.send", "text": message.get("text") or ""})
+        else:
+            return
+
+
 async def app(scope: Message, receive: Receive, send: Send) -> None:
     """Route on method and path by hand."""
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
+        return
+    if scope["type"] == "websocket":
+        await websocket_echo(receive, send)
         return
     path: str = scope["path"]
     method: str = scope["method"]

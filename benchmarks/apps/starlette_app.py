@@ -1,11 +1,13 @@
-"""The six endpoints in idiomatic Starlette: the fast ASGI framework we measure ourselves by."""
+"""The six endpoints and the websocket echo in idiomatic Starlette: the fast ASGI framework we
+measure ourselves by."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 async def plaintext(request: Request) -> Response:
@@ -29,6 +31,21 @@ async def echo(request: Request) -> Response:
     return JSONResponse(await request.json())
 
 
+async def echo_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                await websocket.send_bytes(message["bytes"])
+            else:
+                await websocket.send_text(message.get("text") or "")
+    except WebSocketDisconnect:
+        return
+
+
 app = Starlette(
     routes=[
         Route("/", plaintext),
@@ -36,5 +53,6 @@ app = Starlette(
         Route("/user/{id:int}", user),
         Route("/query", query),
         Route("/echo", echo, methods=["POST"]),
+        WebSocketRoute("/ws", echo_socket),
     ]
 )

@@ -855,12 +855,15 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """Hooks, handler and error handling for the current websocket."""
         self._got_first_request = True
+        websocket = (websocket_context or _cv_websocket.get()).websocket
+        result: Any = None
         try:
             if websocket_started.receivers:
                 await websocket_started.send_async(self)
-            result: Any = await self.preprocess_websocket(websocket_context)
-            if result is None:
-                result = await self.dispatch_websocket(websocket_context)
+            async with websocket._handling():  # a client leaving ends this part normally
+                result = await self.preprocess_websocket(websocket_context)
+                if result is None:
+                    result = await self.dispatch_websocket(websocket_context)
         except Exception as error:
             result = await self.handle_user_exception(error)
             if isinstance(error, HTTPException):

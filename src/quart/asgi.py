@@ -1,14 +1,18 @@
 """ASGI adapters: an HTTP, websocket or lifespan scope in, framework calls, ASGI messages out.
 
-Nothing here creates a task on the common path: the request is handled in the task the
-server called us in, and the body is pulled from ``receive`` only when the view awaits it.
+An HTTP request creates no task: it is handled in the task the server called us in, and
+the body is pulled from ``receive`` only when the view awaits it. A websocket adds one
+reader task, so that a client leaving is noticed whatever the handler is doing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import traceback
+from collections import deque
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -147,7 +151,18 @@ async def _send_last(send: ASGISendCallable, message: Message) -> None:
 
 
 class ASGIWebsocketConnection:
-    """One websocket: the handshake, the conversation and the close."""
+    """One websocket: the handshake, the conversation and the close.
+
+    The handler runs in the task the server called us in; a reader task takes the
+    client's messages as they come, so that a client leaving is noticed whatever the
+    handler is doing. A pending ``receive()`` then raises ``ConnectionClosed``; a handler
+    waiting on anything else is cancelled. Either way the handler ends normally (see
+    ``_Handling``). Messages the handler has not asked for yet wait in a short inbox;
+    when it is full the reader stops reading, so a fast client meets the server's
+    back-pressure rather than filling our memory.
+    """
+
+    inbox_size = 32
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
@@ -155,9 +170,15 @@ class ASGIWebsocketConnection:
         self._receive: ASGIReceiveCallable | None = None
         self._send: ASGISendCallable | None = None
         self._accepted = False
-        self._closed = False
+        self._closed = False  # nothing more can be sent: we closed, or the client left
+        self._client_left = False
         self._close_code = 1006
         self._close_reason = ""
+        self._inbox: deque[str | bytes] = deque()
+        self._waiter: asyncio.Future[str | bytes] | None = None  # a pending receive()
+        self._room: asyncio.Future[None] | None = None  # the reader, waiting for inbox room
+        self._handling_task: asyncio.Task[Any] | None = None
+        self._cancelled_handler = False
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         self._receive = receive
@@ -166,18 +187,21 @@ class ASGIWebsocketConnection:
         if message["type"] != "websocket.connect":
             return
         websocket = self._create_websocket_from_scope()
+        reader = asyncio.create_task(self._read(receive))
         try:
             response = await self.app.handle_websocket(websocket)
-        except ConnectionClosed:
-            return
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         if self._closed:
             return
-        if response is not None and not self._accepted:
-            await self._send_denial(response)
+        if response is None:
+            await self._close(1000, "")
         elif self._accepted:
-            await self._close(1000, "")
+            await self._close(1011 if response.status_code >= 500 else 1008, "")
         else:
-            await self._close(1000, "")
+            await self._send_denial(response)
 
     def _create_websocket_from_scope(self) -> Websocket:
         scope = self.scope
@@ -195,37 +219,92 @@ class ASGIWebsocketConnection:
             self._accept,
             self._close,
             scope,
+            handling=self._handling,
         )
 
+    async def _read(self, receive: ASGIReceiveCallable) -> None:
+        """Move the client's messages to the inbox (or straight to a pending receive)
+        until it leaves."""
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                self._on_client_left(message.get("code", 1005), message.get("reason") or "")
+                return
+            if kind != "websocket.receive":
+                continue
+            data = message.get("bytes")
+            data = message.get("text") or "" if data is None else bytes(data)
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
+                continue
+            self._inbox.append(data)
+            if len(self._inbox) >= self.inbox_size:
+                self._room = loop.create_future()
+                await self._room
+
+    def _on_client_left(self, code: int, reason: str) -> None:
+        self._closed = self._client_left = True
+        self._close_code, self._close_reason = code, reason
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionClosed(code, reason))
+        elif self._handling_task is not None:
+            self._cancel_handler()
+
+    def _cancel_handler(self) -> None:
+        assert self._handling_task is not None
+        if not self._cancelled_handler:
+            self._cancelled_handler = True
+            self._handling_task.cancel()
+
     async def _receive_data(self) -> str | bytes:
-        if self._closed:
+        if self._inbox:
+            data = self._inbox.popleft()
+            if self._room is not None and not self._room.done():
+                self._room.set_result(None)
+            return data
+        if self._client_left:
             raise ConnectionClosed(self._close_code, self._close_reason)
-        assert self._receive is not None
-        message = await self._receive()
-        if message["type"] == "websocket.disconnect":
-            self._closed = True
-            self._close_code = message.get("code", 1005)
-            self._close_reason = message.get("reason") or ""
+        if self._waiter is not None:
+            raise RuntimeError("Another task is already waiting to receive on this websocket.")
+        waiter: asyncio.Future[str | bytes] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._inbox.appendleft(waiter.result())  # arrived as we were cancelled: kept
+            self._raise_if_client_left()
+            raise
+        finally:
+            self._waiter = None
+
+    def _raise_if_client_left(self) -> None:
+        """Called when a call of ours was cancelled: if that was because the client left,
+        the handler (inside ``receive``, ``send`` or ``accept`` at that moment) is told
+        so with ``ConnectionClosed``."""
+        if self._client_left:
             raise ConnectionClosed(self._close_code, self._close_reason)
-        data = message.get("bytes")
-        if data is not None:
-            return bytes(data)
-        return message.get("text") or ""
 
     async def _send_data(self, data: str | bytes) -> None:
         if self._closed:
             raise ConnectionClosed(self._close_code, self._close_reason)
         assert self._send is not None
-        message: dict[str, Any] = {"type": "websocket.send"}
         if isinstance(data, str):
-            message["text"] = data
+            message: dict[str, Any] = {"type": "websocket.send", "text": data}
         else:
-            message["bytes"] = bytes(data)
+            message = {"type": "websocket.send", "bytes": bytes(data)}
         try:
             await self._send(message)
-        except OSError as error:
+        except OSError as error:  # the server found the connection gone
             self._closed = True
             raise ConnectionClosed(self._close_code, self._close_reason) from error
+        except asyncio.CancelledError:
+            self._raise_if_client_left()
+            raise
 
     async def _accept(self, headers: Headers | None, subprotocol: str | None) -> None:
         if self._accepted:
@@ -236,8 +315,12 @@ class ASGIWebsocketConnection:
         message: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
         if headers:
             message["headers"] = encode_headers(headers)
-        await self._send(message)
         self._accepted = True
+        try:
+            await self._send(message)
+        except asyncio.CancelledError:
+            self._raise_if_client_left()
+            raise
 
     async def _close(self, code: int, reason: str = "") -> None:
         if self._closed:
@@ -246,14 +329,18 @@ class ASGIWebsocketConnection:
         self._closed = True
         self._close_code = code
         self._close_reason = reason
-        await self._send({"type": "websocket.close", "code": code, "reason": reason})
+        with contextlib.suppress(OSError):  # the client left meanwhile: nothing to close
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    def _handling(self) -> _Handling:
+        return _Handling(self)
 
     async def _send_denial(self, response: Response) -> None:
         """Refuse the handshake with ``response`` where the server can send one, else
-        close with 1008 (policy violation)."""
+        close: 1011 for a server error, 1008 (policy violation) for anything else."""
         assert self._send is not None
         if "websocket.http.response" not in self.scope.get("extensions", {}):
-            await self._close(1008, "")
+            await self._close(1011 if response.status_code >= 500 else 1008, "")
             return
         self._closed = True
         await self._send(
@@ -265,6 +352,44 @@ class ASGIWebsocketConnection:
         )
         data = await response.get_data()
         await self._send({"type": "websocket.http.response.body", "body": data, "more_body": False})
+
+
+class _Handling:
+    """The span in which the app handles a websocket (``before_websocket`` hooks and the
+    handler). A client that leaves meanwhile cancels it, unless a ``receive()`` is
+    pending, which raises ``ConnectionClosed`` instead. The span then ends normally,
+    whether the handler lets the ``ConnectionClosed`` or cancellation through or not;
+    a ``ConnectionClosed`` after the app closed the connection does too. Anything else
+    propagates."""
+
+    def __init__(self, connection: ASGIWebsocketConnection) -> None:
+        self.connection = connection
+
+    async def __aenter__(self) -> None:
+        connection = self.connection
+        connection._handling_task = asyncio.current_task()
+        if connection._client_left:  # gone already: end the handler at its first wait
+            connection._cancel_handler()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        connection = self.connection
+        connection._handling_task = None
+        if connection._cancelled_handler:
+            connection._cancelled_handler = False
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        if exc_type is None or not issubclass(exc_type, asyncio.CancelledError):
+            return False
+        # A ConnectionClosed raised in a task the handler awaits (asyncio.wait_for makes
+        # one) reaches the handler as a plain cancellation: the client having left is
+        # what tells them apart from a server shutting down.
+        return connection._client_left or issubclass(exc_type, ConnectionClosed)
 
 
 class ASGILifespan:

@@ -8,7 +8,11 @@ nobody listens to costs nothing.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import weakref
 from collections.abc import Callable, Coroutine
+from inspect import iscoroutinefunction
 from typing import Any
 
 from blinker import NamedSignal, Namespace
@@ -24,7 +28,9 @@ def _wrap_sync(receiver: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any
 
 
 class AsyncNamedSignal(NamedSignal):
-    """A named signal whose ``send_async`` accepts sync and async receivers alike."""
+    """A named signal whose ``send_async`` accepts sync and async receivers alike, and
+    gives each receiver only the keyword arguments it takes: a receiver written as
+    ``def on_finished(sender)`` works for a signal sent with ``response=...``."""
 
     async def send_async(
         self,
@@ -35,7 +41,47 @@ class AsyncNamedSignal(NamedSignal):
         | None = None,
         **kwargs: Any,
     ) -> list[tuple[Callable[..., Any], Any]]:
-        return await super().send_async(sender, _sync_wrapper=_sync_wrapper or _wrap_sync, **kwargs)
+        if self.is_muted:
+            return []
+        wrap = _sync_wrapper or _wrap_sync
+        results = []
+        for receiver in self.receivers_for(sender):
+            call = receiver if iscoroutinefunction(receiver) else wrap(receiver)
+            arguments = _accepted_arguments(receiver, kwargs) if kwargs else kwargs
+            results.append((receiver, await call(sender, **arguments)))
+        return results
+
+
+def _accepted_arguments(receiver: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    function = getattr(receiver, "__func__", receiver)
+    names = _KEYWORDS_TAKEN.get(function, _UNKNOWN)
+    if names is _UNKNOWN:
+        names = _keywords_taken(receiver)
+        with contextlib.suppress(TypeError):  # not weak-referenceable: not cached
+            _KEYWORDS_TAKEN[function] = names
+    if names is None:
+        return kwargs
+    return {name: value for name, value in kwargs.items() if name in names}
+
+
+def _keywords_taken(receiver: Callable[..., Any]) -> frozenset[str] | None:
+    """The keyword parameters of ``receiver``; None when it takes any (``**kwargs``) or
+    its signature cannot be read."""
+    try:
+        parameters = inspect.signature(receiver).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    return frozenset(
+        parameter.name
+        for parameter in parameters
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    )
+
+
+_UNKNOWN: Any = object()
+_KEYWORDS_TAKEN: weakref.WeakKeyDictionary[Any, frozenset[str] | None] = weakref.WeakKeyDictionary()
 
 
 class AsyncNamespace(Namespace):

@@ -1,5 +1,8 @@
-"""The ``serve`` fixture: ``base_url = await serve(app)`` serves ``app`` with hypercorn on
-127.0.0.1 at a free port; talk to it with ``httpx.AsyncClient``. Stopped at teardown."""
+"""Fixtures that serve an app on 127.0.0.1 at a free port, stopped at teardown.
+
+``serve``: ``base_url = await serve(app)`` with hypercorn; talk to it with
+``httpx.AsyncClient``. ``serve_each``: the same, parametrised over hypercorn and uvicorn,
+for behaviour that must hold whichever server runs the app."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .serving import running_server
+from .serving import running_server, running_uvicorn
 
 ServeFn = Callable[..., Awaitable[str]]
 
@@ -22,4 +25,18 @@ async def serve() -> AsyncIterator[ServeFn]:
         async def _serve(app: Any, **config: Any) -> str:
             return await stack.enter_async_context(running_server(app, **config))
 
+        yield _serve
+
+
+@pytest.fixture(params=["hypercorn", "uvicorn"])
+async def serve_each(request: pytest.FixtureRequest) -> AsyncIterator[ServeFn]:
+    """``base_url = await serve_each(app)``, once with each server (``serve_each.server``
+    names it)."""
+    runner = running_server if request.param == "hypercorn" else running_uvicorn
+    async with AsyncExitStack() as stack:
+
+        async def _serve(app: Any, **config: Any) -> str:
+            return await stack.enter_async_context(runner(app, **config))
+
+        _serve.server = request.param  # type: ignore[attr-defined]
         yield _serve

@@ -78,3 +78,25 @@ async def running_server(app: Any, **config: Any) -> AsyncIterator[str]:
         shutdown.set()
         async with asyncio.timeout(STOP_TIMEOUT):
             await server
+
+
+@asynccontextmanager
+async def running_uvicorn(app: Any, **config: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 at a free port; yield its base URL.
+
+    Keyword arguments go to ``uvicorn.Config``. Stopped by asking the server to exit,
+    which runs the lifespan shutdown before this returns.
+    """
+    import uvicorn
+
+    port = free_port()
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "on", **config}
+    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, **settings))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await _wait_until_listening(port, serving)
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(STOP_TIMEOUT):
+            await serving

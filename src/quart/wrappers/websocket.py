@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, AnyStr
 
 from werkzeug.exceptions import BadRequest
@@ -39,6 +40,8 @@ class Websocket(BaseRequestWebsocket):
         accept: Callable[[Headers | None, str | None], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         scope: Scope,
+        *,
+        handling: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
     ) -> None:
         super().__init__("GET", scheme, path, query_string, headers, root_path, http_version, scope)
         self._subprotocols = subprotocols
@@ -46,6 +49,14 @@ class Websocket(BaseRequestWebsocket):
         self._send = send
         self._accept = accept
         self._close = close
+        self._handling_span = handling
+
+    def _handling(self) -> AbstractAsyncContextManager[Any]:
+        """The span in which the app handles this websocket, given by the server side:
+        there, a client that leaves ends the handler normally (see ``quart.asgi``)."""
+        if self._handling_span is None:
+            return nullcontext()
+        return self._handling_span()
 
     @property
     def requested_subprotocols(self) -> list[str]:
