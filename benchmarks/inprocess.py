@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,23 @@ class Connection:
 
 
 def make_scope(scenario: Scenario) -> dict[str, Any]:
-    """The HTTP scope a server would build for this scenario's request."""
+    """The HTTP (or websocket) scope a server would build for this scenario's request."""
+    if scenario.kind == "websocket":
+        return {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "path": scenario.path,
+            "raw_path": scenario.path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1:8000"), (b"sec-websocket-version", b"13")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "subprotocols": [],
+            "state": {},
+        }
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -153,6 +170,68 @@ async def batch(app: ASGIApp, scope: dict[str, Any], body: bytes, count: int) ->
             await asyncio.sleep(0)
     await asyncio.sleep(0)
     return time.perf_counter() - start
+
+
+class WebsocketClient:
+    """The client side of one in-memory websocket conversation, as a server would relay
+    it: ``push`` hands the app a message; what the app sends resolves ``reply``."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.loop = loop
+        self.inbox: deque[Message] = deque([{"type": "websocket.connect"}])
+        self.waiting: asyncio.Future[Message] | None = None
+        self.accepted: asyncio.Future[None] = loop.create_future()
+        self.reply: asyncio.Future[Message] = loop.create_future()
+
+    def push(self, message: Message) -> None:
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(message)
+        else:
+            self.inbox.append(message)
+
+    async def receive(self) -> Message:
+        if self.inbox:
+            return self.inbox.popleft()
+        self.waiting = self.loop.create_future()
+        return await self.waiting
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept" and not self.accepted.done():
+            self.accepted.set_result(None)
+        elif kind == "websocket.send" and not self.reply.done():
+            self.reply.set_result(message)
+        elif kind == "websocket.close":
+            for future in (self.accepted, self.reply):
+                if not future.done():
+                    future.set_exception(RuntimeError(f"the app closed the websocket: {message}"))
+
+
+async def websocket_batch(
+    app: ASGIApp, scope: dict[str, Any], scenario: Scenario, count: int
+) -> float:
+    """Seconds for ``count`` echo round trips on one connection (opened and closed
+    untimed): send a text message, wait for the app to send it back, again."""
+    client = WebsocketClient()
+    conversation = asyncio.ensure_future(app(dict(scope), client.receive, client.send))
+    try:
+        await client.accepted
+        message = {"type": "websocket.receive", "text": scenario.body.decode()}
+        start = time.perf_counter()
+        for _ in range(count):
+            client.reply = client.loop.create_future()
+            client.push(message)
+            reply = await client.reply
+        elapsed = time.perf_counter() - start
+        if reply.get("text") != message["text"]:
+            raise RuntimeError(f"expected the echo {message['text']!r}, got {reply!r}")
+    finally:
+        client.push({"type": "websocket.disconnect", "code": 1000})
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await conversation
+    return elapsed
 
 
 class Lifespan:
@@ -223,10 +302,19 @@ class Worker:
         self.settings = settings
         self.scopes: dict[str, dict[str, Any]] = {}
 
+    async def timed(self, scenario: Scenario, count: int) -> float:
+        """Seconds for ``count`` requests (or websocket round trips) of the scenario."""
+        if scenario.kind == "websocket":
+            return await websocket_batch(self.app, self.scopes[scenario.name], scenario, count)
+        return await batch(self.app, self.scopes[scenario.name], scenario.body, count)
+
     async def check(self, scenario: Scenario) -> str | None:
         """Why the app's answer to the scenario is wrong, or None."""
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
+                if scenario.kind == "websocket":
+                    await self.timed(scenario, 1)
+                    return None
                 connection = await call(self.app, self.scopes[scenario.name], scenario.body)
         except TimeoutError:
             return f"no complete answer within {CHECK_TIMEOUT:g}s"
@@ -242,15 +330,14 @@ class Worker:
             return {"error": error}
         count, spent, per_request = 10, 0.0, 0.0
         while spent < self.settings.warmup:
-            elapsed = await batch(self.app, self.scopes[scenario.name], scenario.body, count)
+            elapsed = await self.timed(scenario, count)
             spent += elapsed
             per_request = elapsed / count
             count *= 2
         return {"iterations": max(50, int(self.settings.round_time / max(per_request, 1e-9)))}
 
     async def round(self, scenario: Scenario, iterations: int) -> dict[str, Any]:
-        seconds = await batch(self.app, self.scopes[scenario.name], scenario.body, iterations)
-        return {"per_request": seconds / iterations}
+        return {"per_request": await self.timed(scenario, iterations) / iterations}
 
     async def finish(self, scenario: Scenario) -> dict[str, Any]:
         """Check again: an app that starts failing under repetition must not pass as fast."""

@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default=",".join(SCENARIOS_BY_NAME),
+        default=",".join(scenario.name for scenario in SCENARIOS),
         help="comma-separated subset of: %(default)s",
     )
     parser.add_argument("--rounds", type=int, help="in-process timed rounds (default 40)")

@@ -28,6 +28,9 @@ class Scenario:
     """Exact body expected, for plain-text answers."""
     json: Any = None
     """Decoded JSON body expected (whitespace may differ between frameworks)."""
+    kind: str = "http"
+    """"http", or "websocket": a conversation in which the client sends ``body`` as a
+    text message and expects it back (``text``), once per measured round trip."""
 
     @property
     def target(self) -> str:
@@ -87,4 +90,17 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("not_found", "404 `GET /missing`", "GET", "/missing", status=404),
 )
 
-SCENARIOS_BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}
+WEBSOCKET_ECHO = Scenario(
+    "websocket_echo",
+    "websocket echo `/ws`, one round trip",
+    "GET",
+    "/ws",
+    body=b"Hello, websocket!",
+    text=b"Hello, websocket!",
+    kind="websocket",
+)
+"""Measured apart from the HTTP scenarios, with targets of its own."""
+
+SCENARIOS_BY_NAME: dict[str, Scenario] = {
+    scenario.name: scenario for scenario in (*SCENARIOS, WEBSOCKET_ECHO)
+}

@@ -153,16 +153,23 @@ async def _send_last(send: ASGISendCallable, message: Message) -> None:
 class ASGIWebsocketConnection:
     """One websocket: the handshake, the conversation and the close.
 
-    The handler runs in the task the server called us in; a reader task takes the
-    client's messages as they come, so that a client leaving is noticed whatever the
-    handler is doing. A pending ``receive()`` then raises ``ConnectionClosed``; a handler
-    waiting on anything else is cancelled. Either way the handler ends normally (see
-    ``_Handling``). Messages the handler has not asked for yet wait in a short inbox;
-    when it is full the reader stops reading, so a fast client meets the server's
-    back-pressure rather than filling our memory.
+    The handler runs in the task the server called us in. While it waits in
+    ``receive()`` it reads from the server itself; whenever it is away (sending, working,
+    waiting on something else) a reader task reads for it, so that a client leaving is
+    noticed whatever the handler is doing: a pending ``receive()`` then raises
+    ``ConnectionClosed`` and a handler waiting on anything else is cancelled, and either
+    way the handler ends normally (see ``_Handling``). The reader starts when the handler
+    has been away for ``reader_delay``, so a handler that comes straight back (an echo,
+    a request-reply protocol) never pays for the hand-over. Messages read ahead
+    wait in a short inbox; when it is full the reader pauses, so a fast client meets the
+    server's back-pressure rather than filling our memory.
     """
 
     inbox_size = 32
+    #: Seconds the handler may be away from ``receive()`` before the reader starts. Most
+    #: handlers are back far sooner (they sent a reply), and this way the timer is set at
+    #: most once per delay rather than once per message.
+    reader_delay = 0.05
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
@@ -175,8 +182,11 @@ class ASGIWebsocketConnection:
         self._close_code = 1006
         self._close_reason = ""
         self._inbox: deque[str | bytes] = deque()
-        self._waiter: asyncio.Future[str | bytes] | None = None  # a pending receive()
+        self._waiter: asyncio.Future[str | bytes] | None = None  # a receive() on the reader
         self._room: asyncio.Future[None] | None = None  # the reader, waiting for inbox room
+        self._reader: asyncio.Task[None] | None = None
+        self._reader_start: asyncio.Handle | None = None
+        self._receiving_directly = False
         self._handling_task: asyncio.Task[Any] | None = None
         self._cancelled_handler = False
 
@@ -187,13 +197,11 @@ class ASGIWebsocketConnection:
         if message["type"] != "websocket.connect":
             return
         websocket = self._create_websocket_from_scope()
-        reader = asyncio.create_task(self._read(receive))
+        self._start_reader()  # the client may leave before the handler first receives
         try:
             response = await self.app.handle_websocket(websocket)
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await self._stop_reader()
         if self._closed:
             return
         if response is None:
@@ -222,37 +230,62 @@ class ASGIWebsocketConnection:
             handling=self._handling,
         )
 
-    async def _read(self, receive: ASGIReceiveCallable) -> None:
-        """Move the client's messages to the inbox (or straight to a pending receive)
-        until it leaves."""
-        loop = asyncio.get_running_loop()
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "websocket.disconnect":
-                self._on_client_left(message.get("code", 1005), message.get("reason") or "")
-                return
-            if kind != "websocket.receive":
-                continue
-            data = message.get("bytes")
-            data = message.get("text") or "" if data is None else bytes(data)
+    # ------------------------------------------------------------------ reading
+
+    def _start_reader(self) -> None:
+        """Start reading for the handler, unless it is reading for itself right now."""
+        self._reader_start = None
+        if self._reader is None and not self._receiving_directly and not self._client_left:
+            self._reader = asyncio.create_task(self._read())
+
+    async def _stop_reader(self) -> None:
+        if self._reader_start is not None:
+            self._reader_start.cancel()
+            self._reader_start = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(self) -> None:
+        """Read for the handler while it is away: into the inbox, or straight to a
+        ``receive()`` that came back meanwhile, after which the handler reads again."""
+        try:
+            while True:
+                data = await self._next_message()
+                waiter = self._waiter
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(data)
+                    return
+                self._inbox.append(data)
+                if len(self._inbox) >= self.inbox_size:
+                    self._room = asyncio.get_running_loop().create_future()
+                    await self._room
+        except ConnectionClosed as closed:
             waiter = self._waiter
             if waiter is not None and not waiter.done():
-                waiter.set_result(data)
-                continue
-            self._inbox.append(data)
-            if len(self._inbox) >= self.inbox_size:
-                self._room = loop.create_future()
-                await self._room
+                waiter.set_exception(closed)
+            elif self._handling_task is not None:
+                self._cancel_handler()
+        finally:
+            if self._reader is asyncio.current_task():
+                self._reader = None
 
-    def _on_client_left(self, code: int, reason: str) -> None:
-        self._closed = self._client_left = True
-        self._close_code, self._close_reason = code, reason
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(ConnectionClosed(code, reason))
-        elif self._handling_task is not None:
-            self._cancel_handler()
+    async def _next_message(self) -> str | bytes:
+        """The next message from the server; ``ConnectionClosed`` once the client left."""
+        assert self._receive is not None
+        while True:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                data = message.get("bytes")
+                return message.get("text") or "" if data is None else bytes(data)
+            if kind == "websocket.disconnect":
+                self._closed = self._client_left = True
+                self._close_code = message.get("code", 1005)
+                self._close_reason = message.get("reason") or ""
+                raise ConnectionClosed(self._close_code, self._close_reason)
 
     def _cancel_handler(self) -> None:
         assert self._handling_task is not None
@@ -261,15 +294,30 @@ class ASGIWebsocketConnection:
             self._handling_task.cancel()
 
     async def _receive_data(self) -> str | bytes:
-        if self._inbox:
-            data = self._inbox.popleft()
-            if self._room is not None and not self._room.done():
-                self._room.set_result(None)
-            return data
-        if self._client_left:
-            raise ConnectionClosed(self._close_code, self._close_reason)
-        if self._waiter is not None:
-            raise RuntimeError("Another task is already waiting to receive on this websocket.")
+        try:
+            if self._inbox:
+                data = self._inbox.popleft()
+                if self._room is not None and not self._room.done():
+                    self._room.set_result(None)
+                return data
+            if self._client_left:
+                raise ConnectionClosed(self._close_code, self._close_reason)
+            if self._waiter is not None or self._receiving_directly:
+                raise RuntimeError("Another task is already waiting to receive on this websocket.")
+            if self._reader is not None:
+                return await self._receive_from_reader()
+            self._receiving_directly = True
+            try:
+                return await self._next_message()
+            finally:
+                self._receiving_directly = False
+        finally:
+            if self._reader is None and self._reader_start is None and not self._client_left:
+                self._reader_start = asyncio.get_running_loop().call_later(
+                    self.reader_delay, self._start_reader
+                )
+
+    async def _receive_from_reader(self) -> str | bytes:
         waiter: asyncio.Future[str | bytes] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:
@@ -288,6 +336,8 @@ class ASGIWebsocketConnection:
         so with ``ConnectionClosed``."""
         if self._client_left:
             raise ConnectionClosed(self._close_code, self._close_reason)
+
+    # ------------------------------------------------------------------ sending
 
     async def _send_data(self, data: str | bytes) -> None:
         if self._closed:

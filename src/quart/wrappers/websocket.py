@@ -7,14 +7,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, AnyStr
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest
 
 from ..globals import _cv_app
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
-    from werkzeug.datastructures import Headers
-
     from ..typing import Scope
 
 
@@ -50,6 +49,7 @@ class Websocket(BaseRequestWebsocket):
         self._accept = accept
         self._close = close
         self._handling_span = handling
+        self._accepted = False
 
     def _handling(self) -> AbstractAsyncContextManager[Any]:
         """The span in which the app handles this websocket, given by the server side:
@@ -65,12 +65,14 @@ class Websocket(BaseRequestWebsocket):
 
     async def receive(self) -> str | bytes:
         """The next message: str for a text frame, bytes for a binary one."""
-        await self.accept()
+        if not self._accepted:
+            await self.accept()
         return await self._receive()
 
     async def send(self, data: AnyStr) -> None:
         """Send a text (str) or binary (bytes) message."""
-        await self.accept()
+        if not self._accepted:
+            await self.accept()
         await self._send(data)
 
     async def receive_json(self) -> Any:
@@ -98,9 +100,8 @@ class Websocket(BaseRequestWebsocket):
         self, headers: dict[str, str] | Headers | None = None, subprotocol: str | None = None
     ) -> None:
         """Accept the connection (once; later calls do nothing)."""
-        from werkzeug.datastructures import Headers as HeadersType
-
-        await self._accept(HeadersType(headers) if headers else None, subprotocol)
+        await self._accept(Headers(headers) if headers else None, subprotocol)
+        self._accepted = True
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close the connection; before accepting, this refuses it."""
