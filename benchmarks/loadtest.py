@@ -76,10 +76,11 @@ def fetch(port: int, scenario: Scenario, timeout: float = 5) -> tuple[int, dict[
 class Server:
     """uvicorn serving one framework's app in a subprocess we own and always stop."""
 
-    def __init__(self, framework: Framework, log: Path) -> None:
+    def __init__(self, framework: Framework, log: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.framework = framework
         self.port = free_port()
         self.log_path = log
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout: float = 30) -> None:
@@ -87,7 +88,7 @@ class Server:
             str(self.framework.python), "-m", "uvicorn", self.framework.app_ref,
             "--host", HOST, "--port", str(self.port),
             "--loop", "uvloop", "--http", "httptools", "--workers", "1",
-            "--no-access-log", "--log-level", "warning",
+            "--no-access-log", "--log-level", "warning", *self.extra_args,
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

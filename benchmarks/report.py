@@ -21,6 +21,10 @@ INPROCESS_VS_STARLETTE = 1.5
 """In-process, our per-request time over Starlette's must be at most this."""
 LOADTEST_VS_QUART = 3.0
 """Under uvicorn, our requests per second over the published Quart's must be at least this."""
+WEBSOCKET_VS_QUART = 2.0
+"""Websocket echo: our round trips per second over the published Quart's, at least this."""
+WEBSOCKET_VS_STARLETTE = 1.3
+"""Websocket echo: Starlette's round trips per second over ours, at most this."""
 
 
 def load_average() -> str:
@@ -46,6 +50,9 @@ class Run:
     wrk: str | None
     quick: bool
     repeat: int = 1
+    websocket_inprocess: dict[str, dict[str, Any]] | None = None
+    websocket: dict[str, dict[str, Any]] | None = None
+    websocket_settings: str = ""
     load_average: str = field(default_factory=load_average)
 
 
@@ -98,7 +105,12 @@ def show_ratio(number: float | None, meets: Callable[[float], bool] | None = Non
     return f"{number:.2f}x{mark}"
 
 
-def verdict(label: str, ratios: dict[str, float | None], meets: Callable[[float], bool]) -> str:
+def verdict(
+    label: str,
+    ratios: dict[str, float | None],
+    meets: Callable[[float], bool],
+    unit: str = "scenario",
+) -> str:
     """One line: met, not met (naming the scenarios), or not evaluated (naming the gaps)."""
     missing = [name for name, number in ratios.items() if number is None]
     failing = [name for name, number in ratios.items() if number is not None and not meets(number)]
@@ -106,7 +118,7 @@ def verdict(label: str, ratios: dict[str, float | None], meets: Callable[[float]
         return f"- {label}: **not evaluated** (no result for: {', '.join(missing)})"
     if failing:
         return f"- {label}: **not met** (in: {', '.join(failing)})"
-    return f"- {label}: **met** in every scenario"
+    return f"- {label}: **met** in every {unit}"
 
 
 def header(frameworks: list[Framework], extra: list[str]) -> list[str]:
@@ -191,6 +203,89 @@ def loadtest_section(run: Run, results: dict[str, dict[str, Any]]) -> tuple[list
     return lines, targets
 
 
+def websocket_section(run: Run) -> tuple[list[str], list[str]]:
+    """One table for the websocket echo (in-process and under uvicorn) and its targets.
+
+    Both targets compare round trips per second; in-process that is the inverse of the time
+    per round trip, so the same ratios apply to both."""
+    lines = [
+        "## Websocket echo",
+        "",
+        "A client sends a text message to `/ws` and waits for it to come back, again and again. "
+        "In-process: the app driven directly, as in the HTTP in-process table (microseconds per "
+        f"round trip, lower is better). Under uvicorn: {run.websocket_settings} The ratios say "
+        "how many times better one is than the other (faster, or less memory): above 1 is better.",
+        "",
+        *header(run.frameworks, ["ours better than Quart by", "Starlette better than ours by"]),
+    ]
+    lines[4] = lines[4].replace("| scenario |", "| measure |", 1)
+    if run.repeat > 1:
+        lines[2] += f" Best of {run.repeat} passes."
+    vs_quart: dict[str, float | None] = {}
+    vs_starlette: dict[str, float | None] = {}
+
+    def row(
+        title: str, results: dict[str, dict[str, Any]], name: str, field: str, fmt: str, *,
+        faster_is_lower: bool = False, judged: bool = True,
+    ) -> None:  # fmt: skip
+        ours = value(results, "ours", name, field)
+        quart = value(results, "quart", name, field)
+        starlette = value(results, "starlette", name, field)
+        if faster_is_lower:
+            gain, behind = ratio(quart, ours), ratio(ours, starlette)
+        else:
+            gain, behind = ratio(ours, quart), ratio(starlette, ours)
+        cells = [cell(results, f.key, name, field, fmt) for f in run.frameworks]
+        quart_mark = (lambda r: r >= WEBSOCKET_VS_QUART) if judged else None
+        starlette_mark = (lambda r: r <= WEBSOCKET_VS_STARLETTE) if judged else None
+        lines.append(
+            f"| {title} | " + " | ".join(cells)
+            + f" | {show_ratio(gain, quart_mark)} | {show_ratio(behind, starlette_mark)} |"
+        )  # fmt: skip
+        if judged:
+            vs_quart[title] = gain
+            vs_starlette[title] = behind
+
+    if run.websocket_inprocess is not None:
+        row(
+            "in-process: µs per round trip",
+            run.websocket_inprocess,
+            "websocket_echo",
+            "best_us",
+            "{:.1f}",
+            faster_is_lower=True,
+        )
+    if run.websocket is not None:
+        row("uvicorn: round trips/s on 1 connection", run.websocket, "rt_1", "value", "{:,.0f}")
+        row(
+            "uvicorn: round trips/s on 100 connections", run.websocket, "rt_100", "value", "{:,.0f}"
+        )
+        row(
+            "uvicorn: KiB of memory per idle connection",
+            run.websocket,
+            "idle_kib",
+            "value",
+            "{:.1f}",
+            faster_is_lower=True,
+            judged=False,
+        )
+    targets = [
+        verdict(
+            f"websocket echo, at least {WEBSOCKET_VS_QUART:g}x the published Quart's round trips",
+            vs_quart,
+            lambda r: r >= WEBSOCKET_VS_QUART,
+            "measure",
+        ),
+        verdict(
+            f"websocket echo, within {WEBSOCKET_VS_STARLETTE:g}x of Starlette's round trips",
+            vs_starlette,
+            lambda r: r <= WEBSOCKET_VS_STARLETTE,
+            "measure",
+        ),
+    ]
+    return lines, targets
+
+
 def machine_section(run: Run) -> list[str]:
     lines = [
         "## Machine and versions",
@@ -222,7 +317,13 @@ def machine_section(run: Run) -> list[str]:
 def failures(run: Run) -> list[str]:
     """Every error verbatim, so a broken scenario is never silently missing from a table."""
     lines = []
-    for part, results in (("in-process", run.inprocess), ("uvicorn", run.loadtest)):
+    parts = (
+        ("in-process", run.inprocess),
+        ("uvicorn", run.loadtest),
+        ("websocket in-process", run.websocket_inprocess),
+        ("websocket under uvicorn", run.websocket),
+    )
+    for part, results in parts:
         for framework in run.frameworks:
             result = (results or {}).get(framework.key, {})
             if result.get("error"):
@@ -243,6 +344,10 @@ def render(run: Run) -> str:
         targets += lines
     if run.loadtest is not None:
         table, lines = loadtest_section(run, run.loadtest)
+        sections.append(table)
+        targets += lines
+    if run.websocket_inprocess is not None or run.websocket is not None:
+        table, lines = websocket_section(run)
         sections.append(table)
         targets += lines
     intro = [

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import inprocess, loadtest
+from benchmarks import inprocess, loadtest, websocket
 from benchmarks.frameworks import FRAMEWORKS, FRAMEWORKS_BY_KEY, ROOT, git_revision, probe
 from benchmarks.report import Run, render
-from benchmarks.scenarios import SCENARIOS, SCENARIOS_BY_NAME
+from benchmarks.scenarios import SCENARIOS, SCENARIOS_BY_NAME, WEBSOCKET_ECHO
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 Results = dict[str, dict[str, Any]]
@@ -20,7 +20,9 @@ Results = dict[str, dict[str, Any]]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("inprocess", "loadtest"), help="run one part only")
+    parser.add_argument(
+        "--only", choices=("inprocess", "loadtest", "websocket"), help="run one part only"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -55,9 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def merge(
-    kept: Results | None, new: Results, field: str, best: Callable[[float, float], float]
+    kept: Results | None,
+    new: Results,
+    field: str,
+    best: Callable[[str], Callable[[float, float], float]],
 ) -> Results:
-    """Combine two passes, keeping the better number per cell; a failure in any pass stays."""
+    """Combine two passes, keeping the better number per cell; a failure in any pass stays.
+
+    ``best(scenario)`` is ``min`` or ``max``: which number is the better one there."""
     if kept is None:
         return new
     for key, result in new.items():
@@ -72,7 +79,7 @@ def merge(
             if previous is None or not scenario["ok"]:
                 old["scenarios"][name] = scenario
             elif previous["ok"]:
-                previous[field] = best(previous[field], scenario[field])
+                previous[field] = best(name)(previous[field], scenario[field])
     return kept
 
 
@@ -92,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         rounds=args.rounds or settings.rounds,
         round_time=args.round_time or settings.round_time,
         warmup=settings.warmup,
+    )
+    websocket_settings = (
+        websocket.WebsocketSettings(duration=0.5, warmup=0.1, idle_connections=50)
+        if args.quick
+        else websocket.WebsocketSettings()
     )
     load = loadtest.LoadSettings(duration=1, warmup=0) if args.quick else loadtest.LoadSettings()
     load = loadtest.LoadSettings(
@@ -118,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{load.warmup}s of warm-up load; uvicorn `--loop uvloop --http httptools --workers 1 "
             "--no-access-log`."
         ),
+        websocket_settings=(
+            f"{websocket_settings.warmup:g}s of warm-up, then {websocket_settings.duration:g}s "
+            "of echoes per connection count, each connection sending its next message when "
+            "the echo of the last one is back; memory: the server's resident memory grown by "
+            f"{websocket_settings.idle_connections} more open connections that each echoed "
+            f"once, per connection. uvicorn `{' '.join(websocket.WS_SERVER_ARGS)}`."
+        ),
         wrk=loadtest.wrk_version(),
         quick=args.quick,
         repeat=max(1, args.repeat),
@@ -128,10 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         order = list(frameworks) if index % 2 == 0 else list(reversed(frameworks))
         if args.only in (None, "inprocess"):
             measured = inprocess.run(order, scenarios, settings)
-            run.inprocess = merge(run.inprocess, measured, "best_us", min)
+            run.inprocess = merge(run.inprocess, measured, "best_us", lambda _: min)
         if args.only in (None, "loadtest"):
             measured = loadtest.run(order, scenarios, load)
-            run.loadtest = merge(run.loadtest, measured, "rps", max)
+            run.loadtest = merge(run.loadtest, measured, "rps", lambda _: max)
+        if args.only in (None, "websocket"):
+            measured = inprocess.run(order, [WEBSOCKET_ECHO], settings)
+            run.websocket_inprocess = merge(
+                run.websocket_inprocess, measured, "best_us", lambda _: min
+            )
+            measured = websocket.run(order, websocket_settings)
+            run.websocket = merge(run.websocket, measured, "value", websocket.better)
 
     report = render(run)
     print(report)
@@ -142,7 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written to {output}", file=sys.stderr)
     if args.json:
         args.json.write_text(
-            json.dumps({"inprocess": run.inprocess, "loadtest": run.loadtest}, indent=2)
+            json.dumps(
+                {
+                    "inprocess": run.inprocess,
+                    "loadtest": run.loadtest,
+                    "websocket_inprocess": run.websocket_inprocess,
+                    "websocket": run.websocket,
+                },
+                indent=2,
+            )
         )
     return 0
 

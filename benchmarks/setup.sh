@@ -2,13 +2,13 @@
 # Create benchmarks/.venv-quart with the published Quart from PyPI.
 # It must live apart from the project's venv: both install the import name `quart`.
 # Also installs into the project's venv what the comparison needs (Starlette, uvicorn, uvloop,
-# httptools). Safe to run again: pip only installs what is missing.
+# httptools, websockets). Safe to run again: pip only installs what is missing.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 PROJECT_PY="${PROJECT_PY:-$ROOT/.venv/bin/python}"
 QUART_VENV="$HERE/.venv-quart"
-SERVER_DEPS="uvicorn uvloop httptools"
+SERVER_DEPS="uvicorn uvloop httptools websockets"
 
 if [ ! -x "$QUART_VENV/bin/python" ]; then
     python3 -m venv "$QUART_VENV"
