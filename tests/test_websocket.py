@@ -620,3 +620,29 @@ async def test_send_after_the_client_left_raises_connection_closed(app: Quart, c
     async with client.websocket("/ws") as ws:
         await ws.close(1001)
     await wait_for(lambda: outcome == [1001])
+
+
+async def test_context_processors_apply_to_templates_rendered_in_a_websocket(
+    app: Quart, client
+) -> None:
+    from quart import render_template_string
+
+    blueprint = Blueprint("live", __name__)
+
+    @app.context_processor
+    def site() -> dict[str, Any]:
+        return {"site": "example"}
+
+    @blueprint.context_processor
+    def section() -> dict[str, Any]:
+        return {"section": "live"}
+
+    @blueprint.websocket("/ws")
+    async def handler() -> None:
+        await websocket.send(
+            await render_template_string("{{ site }}/{{ section }}{{ websocket.path }}")
+        )
+
+    app.register_blueprint(blueprint)
+    async with client.websocket("/ws") as ws:
+        assert await ws.receive() == "example/live/ws"
