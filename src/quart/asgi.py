@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sys
 import traceback
 from collections import deque
@@ -233,10 +234,12 @@ class ASGIWebsocketConnection:
     # ------------------------------------------------------------------ reading
 
     def _start_reader(self) -> None:
-        """Start reading for the handler, unless it is reading for itself right now."""
+        """Start reading for the handler, unless it is reading for itself right now. The
+        reader runs in a context of its own: it needs none of the handler's, and holding
+        a copy would keep the handler's context objects alive for as long as it runs."""
         self._reader_start = None
         if self._reader is None and not self._receiving_directly and not self._client_left:
-            self._reader = asyncio.create_task(self._read())
+            self._reader = asyncio.create_task(self._read(), context=contextvars.Context())
 
     async def _stop_reader(self) -> None:
         if self._reader_start is not None:
@@ -314,7 +317,7 @@ class ASGIWebsocketConnection:
         finally:
             if self._reader is None and self._reader_start is None and not self._client_left:
                 self._reader_start = asyncio.get_running_loop().call_later(
-                    self.reader_delay, self._start_reader
+                    self.reader_delay, self._start_reader, context=contextvars.Context()
                 )
 
     async def _receive_from_reader(self) -> str | bytes:
