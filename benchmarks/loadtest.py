@@ -186,53 +186,65 @@ def judge(scenario: Scenario, result: dict[str, Any]) -> str | None:
     return None
 
 
-def run_framework(
-    framework: Framework, scenarios: list[Scenario], settings: LoadSettings
+def load_scenario(
+    server: Server, scenario: Scenario, settings: LoadSettings, directory: Path
 ) -> dict[str, Any]:
-    """Serve one framework, check each scenario over HTTP, then load each in turn."""
-    missing = framework.missing()
-    if missing is not None:
-        return {"error": missing}
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        directory = Path(tmp)
-        server = Server(framework, directory / "uvicorn.log")
-        try:
-            server.start()
-            for scenario in scenarios:
-                try:
-                    error = scenario.check(*fetch(server.port, scenario))
-                except (OSError, http.client.HTTPException) as exc:
-                    error = f"no valid HTTP answer: {exc!r}"
-                if error is not None:
-                    results[scenario.name] = {"ok": False, "error": error}
-                    continue
-                if settings.warmup:
-                    run_wrk(server.port, scenario, settings.warmup, settings, directory)
-                result = run_wrk(server.port, scenario, settings.duration, settings, directory)
-                error = judge(scenario, result)
-                results[scenario.name] = {"ok": error is None, "error": error, **result}
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            return {"error": str(exc), "scenarios": results}
-        finally:
-            server.stop()
-    return {"scenarios": results}
+    """Check one scenario over HTTP, then load it with wrk."""
+    try:
+        error = scenario.check(*fetch(server.port, scenario))
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"no valid HTTP answer: {exc!r}"
+    if error is not None:
+        return {"ok": False, "error": error}
+    if settings.warmup:
+        run_wrk(server.port, scenario, settings.warmup, settings, directory)
+    result = run_wrk(server.port, scenario, settings.duration, settings, directory)
+    error = judge(scenario, result)
+    return {"ok": error is None, "error": error, **result}
 
 
 def run(
     frameworks: list[Framework], scenarios: list[Scenario], settings: LoadSettings
 ) -> dict[str, dict[str, Any]]:
-    """Load every framework in turn; one server at a time, so they never share the CPU."""
+    """Serve every framework at once (each idle but for its turn), then load the scenarios
+    one at a time: for each scenario every framework in turn, the order rotating. A stretch
+    when the machine is busier then weighs on every framework alike; wrk only ever loads
+    one server at a time, so they never share the CPU."""
     if wrk_path() is None:
         print(f"uvicorn load run skipped: {WRK_INSTALL_HINT}", file=sys.stderr)
         return {framework.key: {"error": WRK_INSTALL_HINT} for framework in frameworks}
-    results = {}
-    for framework in frameworks:
-        print(f"uvicorn + wrk: {framework.title} ...", file=sys.stderr, flush=True)
-        results[framework.key] = run_framework(framework, scenarios, settings)
-        if "error" in results[framework.key]:
-            print(f"  error: {results[framework.key]['error']}", file=sys.stderr)
-        for name, result in results[framework.key].get("scenarios", {}).items():
-            shown = f"{result['rps']:.0f} req/s" if result["ok"] else f"FAILED: {result['error']}"
-            print(f"  {name}: {shown}", file=sys.stderr, flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    servers: dict[str, Server] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        directory = Path(tmp)
+        try:
+            for framework in frameworks:
+                missing = framework.missing()
+                if missing is not None:
+                    results[framework.key] = {"error": missing}
+                    continue
+                server = Server(framework, directory / f"uvicorn-{framework.key}.log")
+                try:
+                    server.start()
+                except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                    server.stop()
+                    results[framework.key] = {"error": str(exc)}
+                    continue
+                servers[framework.key] = server
+                results[framework.key] = {"scenarios": {}}
+            for index, scenario in enumerate(scenarios):
+                print(f"uvicorn + wrk: {scenario.name} ...", file=sys.stderr, flush=True)
+                keys = list(servers)
+                shift = index % len(keys) if keys else 0
+                for key in keys[shift:] + keys[:shift]:
+                    try:
+                        result = load_scenario(servers[key], scenario, settings, directory)
+                    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                        result = {"ok": False, "error": f"{exc}; uvicorn log: {servers[key].log()}"}
+                    results[key]["scenarios"][scenario.name] = result
+                    shown = f"{result['rps']:.0f} req/s" if result["ok"] else result["error"]
+                    print(f"  {key}: {shown}", file=sys.stderr, flush=True)
+        finally:
+            for server in servers.values():
+                server.stop()
     return results

@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             f"a turn every {inprocess.YIELD_EVERY} requests."
         ),
         loadtest_settings=(
-            f"`wrk -t{load.threads} -c{load.connections} -d{load.duration}s` per scenario after "
+            f"`wrk -t{load.threads} -c{load.connections} -d{load.duration}s` per scenario and "
+            "framework (the frameworks taking turns scenario by scenario) after "
             f"{load.warmup}s of warm-up load; uvicorn `--loop uvloop --http httptools --workers 1 "
             "--no-access-log`."
         ),
