@@ -646,3 +646,30 @@ async def test_context_processors_apply_to_templates_rendered_in_a_websocket(
     app.register_blueprint(blueprint)
     async with client.websocket("/ws") as ws:
         assert await ws.receive() == "example/live/ws"
+
+
+async def test_add_websocket_and_app_wide_hooks_from_a_blueprint(app: Quart, client) -> None:
+    calls: list[str] = []
+    blueprint = Blueprint("hooks", __name__)
+
+    @blueprint.after_app_websocket
+    async def after(response: Any) -> Any:
+        calls.append("after (app-wide, from bp)")
+        return response
+
+    @blueprint.teardown_app_websocket
+    async def teardown(exc: BaseException | None) -> None:
+        calls.append("teardown (app-wide, from bp)")
+
+    async def handler(name: str) -> None:
+        calls.append(f"handler {name}")
+        await websocket.send(name)
+
+    app.add_websocket("/hello/<name>", "hello", handler)
+    app.register_blueprint(blueprint)
+    async with client.websocket("/hello/ann") as ws:
+        assert await ws.receive() == "ann"
+        await wait_for(lambda: len(calls) == 3)
+    assert calls == ["handler ann", "after (app-wide, from bp)", "teardown (app-wide, from bp)"]
+    async with app.test_request_context("/"):
+        assert url_for("hello", name="bo") == "ws://localhost/hello/bo"
