@@ -4,6 +4,7 @@ and check that what is cached follows."""
 
 from __future__ import annotations
 
+import pytest
 from werkzeug.exceptions import HTTPException, NotFound
 
 from quart import Quart, Response, abort, jsonify, request
@@ -434,3 +435,34 @@ async def test_finished_requests_are_freed_without_the_garbage_collector(app: Qu
         assert [ref() is None for ref in seen] == [True] * 4
     finally:
         gc.enable()
+
+
+async def test_query_arguments_are_shared_only_while_immutable(app: Quart, client) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
+    from quart import Request
+
+    seen: list[object] = []
+
+    @app.get("/")
+    async def view() -> dict[str, object]:
+        seen.append(request.args)
+        if isinstance(request.args, ImmutableMultiDict):
+            with pytest.raises(TypeError):
+                request.args["b"] = "changed"  # type: ignore[index]
+        else:
+            request.args["b"] = "changed"
+        return request.args.to_dict(flat=False)
+
+    first = await (await client.get("/?a=1&a=2")).get_json()
+    second = await (await client.get("/?a=1&a=2")).get_json()
+    assert first == second == {"a": ["1", "2"]}
+    assert seen[0] is seen[1]  # one parsed object for the same query string
+
+    class MutableArgsRequest(Request):
+        parameter_storage_class = MultiDict  # type: ignore[assignment]
+
+    app.request_class = MutableArgsRequest
+    assert await (await client.get("/?a=1")).get_json() == {"a": ["1"], "b": ["changed"]}
+    assert await (await client.get("/?a=1")).get_json() == {"a": ["1"], "b": ["changed"]}
+    assert seen[2] is not seen[3]

@@ -83,8 +83,15 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def args(self) -> MultiDict[str, str]:
         """The query string's arguments. Bytes that are not UTF-8 stay percent-encoded
-        rather than failing the request."""
-        return self.parameter_storage_class(parse_query_string(self.query_string))
+        rather than failing the request.
+
+        They are immutable (``ImmutableMultiDict``), so one parsed object serves every
+        request with the same short query string, as the same URLs come back again and
+        again; a mutable ``parameter_storage_class`` gets a fresh object each time."""
+        storage = self.parameter_storage_class
+        if storage is ImmutableMultiDict and len(self.query_string) <= _SHARED_ARGS_MAX:
+            return _shared_args(self.query_string)
+        return storage(parse_query_string(self.query_string))
 
     @cached_property
     def full_path(self) -> str:
@@ -215,6 +222,15 @@ def parse_query_string(raw: bytes) -> list[tuple[str, str]]:
             name, _, value = part.partition("=")
             pairs.append((name, value))
     return pairs
+
+
+_SHARED_ARGS_MAX = 256
+"""The longest query string (in bytes) whose parsed arguments are kept for reuse."""
+
+
+@lru_cache(maxsize=256)
+def _shared_args(query_string: bytes) -> ImmutableMultiDict[str, str]:
+    return ImmutableMultiDict(parse_query_string(query_string))
 
 
 @lru_cache(maxsize=256)
