@@ -40,18 +40,22 @@ class WebsocketSettings:
     """Connections held open, doing nothing, to measure the memory each one costs."""
 
 
-def masked_text_frame(payload: bytes) -> bytes:
-    """A client-to-server text frame: FIN, opcode 1, masked (as clients must)."""
+TEXT, CLOSE = 0x1, 0x8
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A short client-to-server frame: FIN, the opcode, the payload masked (as clients
+    must mask)."""
     assert len(payload) < 126
     mask = os.urandom(4)
     masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked
 
 
 class Client:
     """One websocket connection that sends MESSAGE and reads its echo."""
 
-    frame = masked_text_frame(MESSAGE)
+    frame = masked_frame(TEXT, MESSAGE)
     reply = bytes([0x81, len(MESSAGE)]) + MESSAGE
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -87,17 +91,10 @@ class Client:
         return count
 
     async def close(self) -> None:
-        self.writer.write(masked_close_frame())
+        self.writer.write(masked_frame(CLOSE, (1000).to_bytes(2, "big")))
         self.writer.close()
         with contextlib.suppress(OSError):
             await self.writer.wait_closed()
-
-
-def masked_close_frame() -> bytes:
-    """A client close frame with code 1000."""
-    mask = os.urandom(4)
-    payload = (1000).to_bytes(2, "big")
-    return bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(payload))
 
 
 def resident_kib(pid: int) -> int:

@@ -346,7 +346,8 @@ async def test_a_handler_may_do_async_cleanup_after_the_client_left(app: Quart, 
 
     async with client.websocket("/ws") as ws:
         await ws.send("anything")
-    await wait_for(lambda: cleaned == ["saved"])
+    await wait_for(lambda: bool(cleaned))
+    assert cleaned == ["saved"]
 
 
 async def test_heartbeats_with_wait_for_lose_no_message(app: Quart, client) -> None:

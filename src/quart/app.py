@@ -523,12 +523,17 @@ class Quart(WebsocketScaffold, App):
             if result is None:
                 result = await self.dispatch_request(request_context)
         except Exception as error:
-            result = await self.handle_user_exception(error)
-            if isinstance(error, HTTPException):
-                # Handled. A routing error stays on the connection, and its traceback
-                # (frames that hold the connection) would make a reference cycle.
-                error.__traceback__ = None
+            result = await self._handle_dispatch_error(error)
         return await self.finalize_request(result, request_context)
+
+    async def _handle_dispatch_error(self, error: Exception) -> Any:
+        """``handle_user_exception`` for an error raised while dispatching. A handled HTTP
+        error drops its traceback: a routing error stays on the connection, and the
+        traceback's frames hold the connection (a reference cycle per error response)."""
+        result = await self.handle_user_exception(error)
+        if isinstance(error, HTTPException):
+            error.__traceback__ = None
+        return result
 
     async def preprocess_request(
         self, request_context: RequestContext | None = None
@@ -865,11 +870,7 @@ class Quart(WebsocketScaffold, App):
                 if result is None:
                     result = await self.dispatch_websocket(websocket_context)
         except Exception as error:
-            result = await self.handle_user_exception(error)
-            if isinstance(error, HTTPException):
-                # Handled. A routing error stays on the connection, and its traceback
-                # (frames that hold the connection) would make a reference cycle.
-                error.__traceback__ = None
+            result = await self._handle_dispatch_error(error)
         return await self.finalize_websocket(result, websocket_context)
 
     async def preprocess_websocket(

@@ -160,8 +160,9 @@ class ASGIWebsocketConnection:
     noticed whatever the handler is doing: a pending ``receive()`` then raises
     ``ConnectionClosed`` and a handler waiting on anything else is cancelled, and either
     way the handler ends normally (see ``_Handling``). The reader starts when the handler
-    has been away for ``reader_delay``, so a handler that comes straight back (an echo,
-    a request-reply protocol) never pays for the hand-over. Messages read ahead
+    has been away for ``reader_delay`` (counted from the start of the conversation until
+    its first ``receive()``), so a handler that comes straight back (an echo, a
+    request-reply protocol) never pays for the hand-over. Messages read ahead
     wait in a short inbox; when it is full the reader pauses, so a fast client meets the
     server's back-pressure rather than filling our memory.
     """
@@ -198,7 +199,7 @@ class ASGIWebsocketConnection:
         if message["type"] != "websocket.connect":
             return
         websocket = self._create_websocket_from_scope()
-        self._start_reader()  # the client may leave before the handler first receives
+        self._schedule_reader()  # until its first receive(), the handler counts as away
         try:
             response = await self.app.handle_websocket(websocket)
         finally:
@@ -232,6 +233,13 @@ class ASGIWebsocketConnection:
         )
 
     # ------------------------------------------------------------------ reading
+
+    def _schedule_reader(self) -> None:
+        """The handler is away from ``receive()``: read for it if it stays away."""
+        if self._reader is None and self._reader_start is None and not self._client_left:
+            self._reader_start = asyncio.get_running_loop().call_later(
+                self.reader_delay, self._start_reader, context=contextvars.Context()
+            )
 
     def _start_reader(self) -> None:
         """Start reading for the handler, unless it is reading for itself right now. The
@@ -315,10 +323,7 @@ class ASGIWebsocketConnection:
             finally:
                 self._receiving_directly = False
         finally:
-            if self._reader is None and self._reader_start is None and not self._client_left:
-                self._reader_start = asyncio.get_running_loop().call_later(
-                    self.reader_delay, self._start_reader, context=contextvars.Context()
-                )
+            self._schedule_reader()
 
     async def _receive_from_reader(self) -> str | bytes:
         waiter: asyncio.Future[str | bytes] = asyncio.get_running_loop().create_future()

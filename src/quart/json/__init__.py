@@ -18,8 +18,9 @@ __all__ = ["dump", "dumps", "jsonify", "load", "loads"]
 
 def dumps(obj: Any, **kwargs: Any) -> str:
     """Serialise ``obj`` with ``current_app.json``, or Python's json with Flask's defaults."""
-    if current_app:
-        return current_app.json.dumps(obj, **kwargs)
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.dumps(obj, **kwargs)
     kwargs.setdefault("default", _default)
     return _json.dumps(obj, **kwargs)
 
@@ -35,8 +36,9 @@ def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
 
 def loads(s: str | bytes, **kwargs: Any) -> Any:
     """Parse JSON text with ``current_app.json`` when there is an app."""
-    if current_app:
-        return current_app.json.loads(s, **kwargs)
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.loads(s, **kwargs)
     return _json.loads(s, **kwargs)
 
 

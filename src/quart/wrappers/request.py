@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
@@ -19,6 +18,7 @@ from werkzeug.exceptions import (
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
 from ..globals import _cv_app
+from ..json import loads
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -92,10 +92,7 @@ class Body:
         self._deadline = None  # one deadline for the whole body, set on the first wait
         chunks = []
         while self._more:
-            message = self._poll()
-            if not isinstance(message, dict):  # still to come: wait for it
-                message = await message
-            chunks.append(self._take(message))
+            chunks.append(await self._next_chunk())
         self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._data
 
@@ -107,10 +104,7 @@ class Body:
         self._start()
         while self._more:
             self._deadline = None  # a fresh deadline for each chunk
-            message = self._poll()
-            if not isinstance(message, dict):  # still to come: wait for it
-                message = await message
-            chunk = self._take(message)
+            chunk = await self._next_chunk()
             if chunk:
                 yield chunk
 
@@ -121,6 +115,12 @@ class Body:
         limit = self.max_content_length
         if limit is not None and (self.expected_content_length or 0) > limit:
             raise self._too_large()
+
+    async def _next_chunk(self) -> bytes:
+        message = self._poll()
+        if not isinstance(message, dict):  # still to come: wait for it
+            message = await message
+        return self._take(message)
 
     def _poll(self) -> Message | Awaitable[Message]:
         """The next message when the server holds it already, which is the common case
@@ -378,7 +378,7 @@ class Request(BaseRequestWebsocket):
         body = self._body if self._body is not None else self.body
         data = await body.read()
         try:
-            result = self._load_json(data)
+            result = loads(data)
         except ValueError as error:
             if silent:
                 return None
@@ -386,12 +386,6 @@ class Request(BaseRequestWebsocket):
         if cache:
             self._json = result
         return result
-
-    def _load_json(self, data: bytes) -> Any:
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            return ctx.app.json.loads(data)
-        return json.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
         """Called when the body is not valid JSON; raises the 400 the client gets."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, AnyStr
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, AnyStr
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest
 
-from ..globals import _cv_app
+from ..json import dumps, loads
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class Websocket(BaseRequestWebsocket):
         connection stays usable."""
         data = await self.receive()
         try:
-            return _loads(data)
+            return loads(data)
         except ValueError as error:
             raise BadRequest(f"The websocket message is not valid JSON: {error}") from error
 
@@ -94,7 +93,7 @@ class Websocket(BaseRequestWebsocket):
             data = args[0]
         else:
             data = list(args)
-        await self.send(_dumps(data, **kwargs))
+        await self.send(dumps(data, **kwargs))
 
     async def accept(
         self, headers: dict[str, str] | Headers | None = None, subprotocol: str | None = None
@@ -106,17 +105,3 @@ class Websocket(BaseRequestWebsocket):
     async def close(self, code: int, reason: str = "") -> None:
         """Close the connection; before accepting, this refuses it."""
         await self._close(code, reason)
-
-
-def _dumps(data: Any, **kwargs: Any) -> str:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.dumps(data, **kwargs)
-    return json.dumps(data, **kwargs)
-
-
-def _loads(data: str | bytes) -> Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(data)
-    return json.loads(data)
