@@ -46,6 +46,7 @@ from .signals import (
     websocket_started,
     websocket_tearing_down,
 )
+from .templating import Environment, create_environment, update_template_context
 from .testing import (
     QuartClient,
     TestApp,
@@ -99,6 +100,7 @@ class Quart(WebsocketScaffold, App):
     asgi_lifespan_class = ASGILifespan
     asgi_websocket_class = ASGIWebsocketConnection
     config_class = Config
+    jinja_environment = Environment
     json_provider_class = DefaultJSONProvider
     request_class = Request
     response_class = Response
@@ -225,11 +227,16 @@ class Quart(WebsocketScaffold, App):
         defaults["DEBUG"] = get_debug_flag()
         return self.config_class(root_path, defaults)
 
-    def create_jinja_environment(self) -> Any:
-        """The template environment, created on first use."""
-        from .templating import Environment
+    def create_jinja_environment(self) -> Environment:
+        """The template environment (``jinja_env``), created on first use from
+        ``jinja_options`` and the config."""
+        return create_environment(self)
 
-        return Environment.for_app(self)
+    async def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add ``g``, ``request``, ``session`` and the context processors' values to a
+        template's ``context`` (explicit values win); override to change what every
+        template sees."""
+        await update_template_context(self, context)
 
     @setupmethod
     def add_url_rule(

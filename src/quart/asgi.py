@@ -1,7 +1,8 @@
 """ASGI adapters: an HTTP, websocket or lifespan scope in, framework calls, ASGI messages out.
 
 An HTTP request creates no task: it is handled in the task the server called us in, and
-the body is pulled from ``receive`` only when the view awaits it. A websocket adds one
+the body is pulled from ``receive`` only when the view awaits it. (A file response adds
+one while it is sent, to notice a client that leaves mid-download.) A websocket adds one
 reader task, so that a client leaving is noticed whatever the handler is doing.
 """
 
@@ -22,7 +23,7 @@ from werkzeug.datastructures import Headers
 from .exceptions import ConnectionClosed
 from .globals import _cv_app, _cv_request
 from .utils import encode_headers
-from .wrappers.response import _USE_CONFIG, DataBody
+from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -51,9 +52,11 @@ class ASGIHTTPConnection:
         self.app = app
         self.scope = scope
         self._send: ASGISendCallable | None = None
+        self._receive: ASGIReceiveCallable | None = None
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         self._send = send
+        self._receive = receive
         request = self._create_request_from_scope(receive, send)
         try:
             await self.app.handle_request(request, self.send_response)
@@ -98,6 +101,7 @@ class ASGIHTTPConnection:
         )
         body = response.response
         if self.scope["method"] == "HEAD":
+            await response._discard_body()  # a file given to send_file is closed all the same
             await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
             return
         if type(body) is DataBody:
@@ -108,9 +112,22 @@ class ASGIHTTPConnection:
         timeout = response.timeout
         if timeout is _USE_CONFIG:
             timeout = self.app.config["RESPONSE_TIMEOUT"]
+        # Servers drop what is sent after the client left, so a file would be read to its
+        # end for nobody: watch for the disconnect and stop. Only files are watched, as
+        # other streams may still be reading the request body themselves.
+        is_file = isinstance(body, (FileBody, IOBody))
+        gone = self._watch_for_disconnect() if is_file else None
+        held = b""
         try:
             async with asyncio.timeout(timeout), body as chunks:
                 async for chunk in chunks:
+                    if gone is not None and gone.done():
+                        return
+                    if is_file:
+                        # A file's chunks go out one behind, so that the last one ends the
+                        # response: a client that hangs up once it has Content-Length
+                        # bytes never sees the response unfinished.
+                        chunk, held = held, chunk
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except TimeoutError:
@@ -127,7 +144,24 @@ class ASGIHTTPConnection:
             # end without completing the body, so the client sees a truncated response.
             self.app.log_exception(sys.exc_info())
             return
-        await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            if gone is not None:
+                gone.cancel()
+        await _send_last(send, {"type": "http.response.body", "body": held, "more_body": False})
+
+    def _watch_for_disconnect(self) -> asyncio.Task[None]:
+        """A task that ends when the client disconnects (or the channel fails)."""
+        receive = self._receive
+        assert receive is not None
+
+        async def watch() -> None:
+            try:
+                while (await receive())["type"] != "http.disconnect":
+                    pass  # request body the view left unread: nobody wants it now
+            except Exception:
+                return  # a broken channel: the client is as good as gone
+
+        return asyncio.create_task(watch())
 
     async def _send_push_promise(self, path: str, headers: Headers) -> None:
         assert self._send is not None

@@ -8,8 +8,7 @@ import unicodedata
 from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from hashlib import sha1
-from io import BytesIO
+from io import BytesIO, TextIOBase
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 from zlib import adler32
@@ -21,7 +20,7 @@ from werkzeug.security import safe_join
 from .globals import _cv_request, _cv_websocket, current_app, request_ctx
 from .signals import message_flashed
 from .utils import file_path_to_path, run_sync
-from .wrappers.response import FileBody, IOBody, ResponseBody
+from .wrappers.response import ResponseBody
 
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response as SansIOResponse
@@ -35,6 +34,7 @@ __all__ = [
     "get_debug_flag",
     "get_flashed_messages",
     "get_load_dotenv",
+    "get_template_attribute",
     "make_push_promise",
     "make_response",
     "redirect",
@@ -167,9 +167,28 @@ def get_flashed_messages(
     return [(category, message) for category, message in flashes]
 
 
+async def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """A macro or variable that the template ``template_name`` defines, for use from
+    Python: ``greet = await get_template_attribute("macros.html", "greet")``.
+
+    Async because templates render in async mode: building the template's module runs
+    its top-level code, and a macro it returns gives an awaitable (``await greet(name)``).
+    """
+    template = current_app.jinja_env.get_template(template_name)
+    module = await template.make_module_async()
+    return getattr(module, attribute)
+
+
 async def send_from_directory(directory: FilePath, file_name: str, **kwargs: Any) -> Response:
-    """Send ``file_name`` from inside ``directory``; 404 for anything outside it."""
+    """Send ``file_name`` from inside ``directory`` (relative to the app's root path).
+
+    The name usually comes from the URL, so anything that could reach outside the
+    directory (``..``, an absolute path, a NUL byte) or that is not a regular file is a 404,
+    never an error page and never the file.
+    """
     directory_path = os.fspath(file_path_to_path(directory))
+    if not os.path.isabs(directory_path):
+        directory_path = os.path.join(current_app.root_path, directory_path)
     joined = safe_join(directory_path, os.fspath(file_name))
     if joined is None or not await run_sync(os.path.isfile)(joined):
         raise NotFound()
@@ -183,79 +202,109 @@ async def send_file(
     download_name: str | None = None,
     conditional: bool = True,
     etag: bool | str = True,
-    last_modified: datetime | None = None,
+    last_modified: datetime | int | float | None = None,
     max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> Response:
     """A response with a file's content, read in chunks off the event loop.
 
-    ``filename_or_io`` is a path or a binary file object. The mimetype is guessed from
-    the (download) name; ``as_attachment`` asks the browser to save it as
-    ``download_name``. ``etag`` and ``last_modified`` describe the file for caches;
-    ``max_age`` (seconds, or a function of the name) sets Cache-Control.
+    ``filename_or_io`` is a path (relative paths are taken from the app's root path) or a
+    binary file object, sent from its current position and closed once sent. The
+    mimetype is guessed from the name (``download_name``, else the file's own name); a
+    compression it implies (``.gz``) becomes ``Content-Encoding`` unless the file is an
+    attachment. ``as_attachment`` asks the browser to save it as that name. ``etag`` (True
+    for one derived from the file, or a string) and ``last_modified`` let caches validate
+    it; ``max_age`` (seconds, or a function of the path) sets Cache-Control, by default
+    ``get_send_file_max_age``. With ``conditional``, If-None-Match, If-Modified-Since and
+    single byte ranges are answered (304, 206, 416).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response_class = app.response_class
     file_path: str | None = None
+    size: int | None = None
+    mtime: float | None = None
     if isinstance(filename_or_io, (str, bytes, os.PathLike)):
         file_path = os.fspath(file_path_to_path(filename_or_io))
         if not os.path.isabs(file_path):
             file_path = os.path.join(app.root_path, file_path)
-        name = download_name or os.path.basename(file_path)
+        if download_name is None:
+            download_name = os.path.basename(file_path)
     else:
-        name = download_name or os.path.basename(str(getattr(filename_or_io, "name", "")))
+        if isinstance(filename_or_io, TextIOBase):
+            raise ValueError("Files must be opened in binary mode or use BytesIO.")
+        own_name = getattr(filename_or_io, "name", None)
+        if download_name is None and isinstance(own_name, str) and own_name:
+            download_name = os.path.basename(own_name)
 
+    encoding = None
     if mimetype is None:
-        if not name:
+        if download_name is None:
             raise ValueError(
-                "Unable to detect the MIME type because a file name was not available."
+                "Unable to detect the MIME type because a file name is not available."
                 " Either set 'download_name', pass a path instead of a file, or set"
                 " 'mimetype'."
             )
-        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        mimetype, encoding = mimetypes.guess_type(download_name)
+        mimetype = mimetype or "application/octet-stream"
+    if as_attachment and download_name is None:
+        raise ValueError(
+            "No name for the attachment. Either set 'download_name' or pass a path"
+            " instead of a file."
+        )
 
+    body: ResponseBody
     if file_path is not None:
         stat = await run_sync(os.stat)(file_path)
-        body: ResponseBody = FileBody(file_path)
-        size: int | None = stat.st_size
-        if last_modified is None:
-            last_modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
-        etag_value = f"{stat.st_mtime}-{stat.st_size}-{adler32(file_path.encode())}"
+        size, mtime = stat.st_size, stat.st_mtime
+        body = response_class.file_body_class(file_path)
     else:
-        io_body = IOBody(filename_or_io)  # type: ignore[arg-type]
-        body, size, etag_value = io_body, io_body.size, None
+        io_body = response_class.io_body_class(filename_or_io)
+        body, size = io_body, io_body.size
 
-    response: Response = app.response_class(body, mimetype=mimetype)
+    response: Response = response_class(body, mimetype=mimetype)
     if size is not None:
         response.content_length = size
-    if as_attachment or download_name is not None:
-        disposition = "attachment" if as_attachment else "inline"
-        try:
-            name.encode("ascii")
-            response.headers.set("Content-Disposition", disposition, filename=name)
-        except UnicodeEncodeError:
-            simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-            response.headers.set(
-                "Content-Disposition",
-                disposition,
-                filename=simple,
-                **{"filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")},
-            )
+    if encoding is not None and not as_attachment:
+        response.headers["Content-Encoding"] = encoding
+    if download_name is not None:
+        _set_content_disposition(response, download_name, as_attachment)
     if last_modified is not None:
-        response.last_modified = last_modified
-    seconds = max_age(file_path) if callable(max_age) else max_age
-    if seconds is None and file_path is not None:
-        seconds = app.get_send_file_max_age(file_path)
+        response.last_modified = last_modified  # type: ignore[assignment]
+    elif mtime is not None:
+        response.last_modified = mtime  # type: ignore[assignment]
+
+    response.cache_control.no_cache = True
+    seconds = app.get_send_file_max_age if max_age is None else max_age
+    if callable(seconds):
+        seconds = seconds(file_path)
     if seconds is not None:
         if seconds > 0:
             response.cache_control.no_cache = None
             response.cache_control.public = True
         response.cache_control.max_age = seconds
         response.expires = datetime.now(UTC) + timedelta(seconds=seconds)
-    else:
-        response.cache_control.no_cache = True
+
     if isinstance(etag, str):
         response.set_etag(etag)
-    elif etag and etag_value is not None:
-        response.set_etag(sha1(etag_value.encode()).hexdigest())
+    elif etag and file_path is not None:
+        check = adler32(os.fsencode(file_path)) & 0xFFFFFFFF
+        response.set_etag(f"{mtime}-{size}-{check}")
     if conditional:
-        await response.make_conditional(request_ctx.request if _cv_request.get(None) else None)
+        request = request_ctx.request if _cv_request.get(None) is not None else None
+        await response.make_conditional(request, accept_ranges=True, complete_length=size)
     return response
+
+
+def _set_content_disposition(response: Response, name: str, as_attachment: bool) -> None:
+    """Name the file for the browser; a non-ASCII name also goes as RFC 5987
+    ``filename*``, with an ASCII approximation for clients that only read ``filename``."""
+    disposition = "attachment" if as_attachment else "inline"
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        quoted = quote(name, safe="!#$&+-.^_`|~")  # RFC 5987 attr-chars stay as they are
+        response.headers.set(
+            "Content-Disposition", disposition, filename=simple, **{"filename*": f"UTF-8''{quoted}"}
+        )
+    else:
+        response.headers.set("Content-Disposition", disposition, filename=name)

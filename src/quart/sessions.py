@@ -4,12 +4,14 @@ default signed-cookie implementation, compatible with Flask's cookies."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask.sessions import NullSession as FlaskNullSession
-from flask.sessions import SecureCookieSession, SessionMixin
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask.sessions import SecureCookieSession as FlaskSecureCookieSession
+from flask.sessions import SessionMixin
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .json.tag import TaggedJSONSerializer
 
@@ -26,7 +28,58 @@ __all__ = [
 ]
 
 
-class NullSession(FlaskNullSession):
+class SecureCookieSession(FlaskSecureCookieSession):
+    """The session dict: ``modified`` is set by every change, ``accessed`` by every read
+    or change, however the session was reached (the ``session`` proxy, a template's
+    context, a copied context).
+
+    ``accessed`` puts ``Vary: Cookie`` on the response, so that a shared cache never
+    serves a page made from one visitor's session to another. Changes inside nested
+    values are not seen: set ``modified`` after ``session["cart"].append(item)``.
+    """
+
+    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
+        super().__init__(initial)
+        self.on_update = _changed
+
+
+def _changed(session: SecureCookieSession) -> None:
+    session.modified = True
+    session.accessed = True
+
+
+def _reading(name: str) -> Callable[..., Any]:
+    method = getattr(FlaskSecureCookieSession, name)
+
+    def read(self: SecureCookieSession, *args: Any, **kwargs: Any) -> Any:
+        self.accessed = True
+        return method(self, *args, **kwargs)
+
+    read.__name__ = name
+    read.__qualname__ = f"SecureCookieSession.{name}"
+    read.__doc__ = method.__doc__
+    return read
+
+
+for _name in (
+    "__getitem__",
+    "__contains__",
+    "__iter__",
+    "__len__",
+    "get",
+    "keys",
+    "values",
+    "items",
+    "copy",
+    "setdefault",
+    "pop",
+    "popitem",
+):
+    setattr(SecureCookieSession, _name, _reading(_name))
+del _name
+
+
+class NullSession(SecureCookieSession, FlaskNullSession):
     """The session when sessions cannot work (no ``SECRET_KEY``): readable, always empty;
     any change raises a RuntimeError that says what is missing."""
 
@@ -91,12 +144,16 @@ class SessionInterface:
         )
 
     async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> SessionMixin | None:
-        raise NotImplementedError
+        """The session for ``request`` (an HTTP request or a websocket), or None for a
+        null session. Subclasses implement it; it runs when the context is pushed."""
+        raise NotImplementedError(f"{type(self).__name__} must implement open_session")
 
     async def save_session(
         self, app: Quart, session: SessionMixin, response: Response | None
     ) -> None:
-        raise NotImplementedError
+        """Persist ``session`` after the view; ``response`` is None after a websocket,
+        which cannot set cookies. Subclasses implement it; null sessions never get here."""
+        raise NotImplementedError(f"{type(self).__name__} must implement save_session")
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -114,11 +171,23 @@ class SecureCookieSessionInterface(SessionInterface):
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
-        """The signer for the app's keys (made once per set of keys), or None without one."""
+        """The signer for the app's keys, or None without a ``SECRET_KEY``.
+
+        New cookies are signed with ``SECRET_KEY``; cookies signed with any of
+        ``SECRET_KEY_FALLBACKS`` still read, so keys can be rotated without logging
+        everybody out. Signers are made once per set of keys and settings.
+        """
         if not app.secret_key:
             return None
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
-        cache_key = (app.secret_key, *fallbacks)
+        cache_key = (
+            app.secret_key,
+            *fallbacks,
+            self.salt,
+            self.key_derivation,
+            self.digest_method,
+            self.serializer,
+        )
         signer = self._serializers.get(cache_key)
         if signer is None:
             keys: list[str | bytes] = [*fallbacks, app.secret_key]
@@ -131,6 +200,8 @@ class SecureCookieSessionInterface(SessionInterface):
                     "digest_method": self.digest_method,
                 },
             )
+            if len(self._serializers) >= 32:  # keys that keep changing must not pile up
+                self._serializers.clear()
             self._serializers[cache_key] = signer
         return signer
 
@@ -155,11 +226,9 @@ class SecureCookieSessionInterface(SessionInterface):
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
             data = signer.loads(value, max_age=max_age)
-        except BadSignature:
+        except BadData:  # forged, truncated, garbage, undecodable or expired
             return self.session_class()
-        except Exception:
-            return self.session_class()
-        if not isinstance(data, dict):
+        if not isinstance(data, dict):  # signed by us, but not a session
             return self.session_class()
         return self.session_class(data)
 
@@ -168,6 +237,13 @@ class SecureCookieSessionInterface(SessionInterface):
     ) -> None:
         """Write, refresh or delete the cookie as the session's state requires."""
         if response is None:
+            if session.modified:
+                app.logger.warning(
+                    "The session was changed while a websocket was handled. The change is"
+                    " lost: a cookie session is saved in a response, and a websocket"
+                    " that was accepted has none. Change it in an HTTP request instead,"
+                    " or use a server-side SessionInterface."
+                )
             return
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)

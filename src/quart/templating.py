@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from flask.templating import DispatchingJinjaLoader
-from jinja2 import Environment as BaseEnvironment
+from flask.templating import Environment as FlaskEnvironment
+from flask.templating import _default_template_ctx_processor as _flask_default_processor
 from jinja2 import Template
 
-from .globals import _cv_app, _cv_request, _cv_websocket, current_app
+from .globals import (
+    _cv_app,
+    _cv_request,
+    _cv_websocket,
+    current_app,
+    g,
+    request,
+    session,
+    websocket,
+)
 from .helpers import get_flashed_messages, url_for
 from .signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
+    from flask.sansio.app import App
+
     from .app import Quart
 
 __all__ = [
@@ -25,43 +38,47 @@ __all__ = [
     "stream_template_string",
 ]
 
+TemplateNames = str | Template | list[str | Template]
 
-class Environment(BaseEnvironment):
+
+class Environment(FlaskEnvironment):
     """A Jinja environment in async mode that loads templates from the app and its
-    blueprints (app first)."""
+    blueprints (app first).
 
-    def __init__(self, app: Quart, **options: Any) -> None:
-        if "loader" not in options:
-            options["loader"] = app.create_global_jinja_loader()
-        options.setdefault("enable_async", True)
-        super().__init__(**options)
-        self.app = app
+    Async mode is always on: templates render with ``await`` so that they can iterate
+    async generators and call async functions without blocking the event loop."""
 
-    @classmethod
-    def for_app(cls, app: Quart) -> Environment:
-        """The environment ``app.jinja_env`` holds, configured from the app."""
-        options = dict(app.jinja_options)
-        options.setdefault("autoescape", app.select_jinja_autoescape)
-        if "auto_reload" not in options:
-            auto_reload = app.config["TEMPLATES_AUTO_RELOAD"]
-            options["auto_reload"] = app.debug if auto_reload is None else auto_reload
-        env = cls(app, **options)
-        from .globals import g, request, session, websocket
+    def __init__(self, app: App, **options: Any) -> None:
+        options["enable_async"] = True
+        super().__init__(app, **options)
 
-        env.globals.update(
-            url_for=url_for,
-            get_flashed_messages=get_flashed_messages,
-            config=app.config,
-            request=request,
-            session=session,
-            g=g,
-            websocket=websocket,
-        )
-        env.policies["json.dumps_function"] = app.json.dumps
-        return env
+
+def create_environment(app: Quart) -> Environment:
+    """The environment ``app.jinja_env`` holds: an ``app.jinja_environment`` made from
+    ``app.jinja_options`` and the config, with the framework's globals."""
+    options = dict(app.jinja_options)
+    options.setdefault("autoescape", app.select_jinja_autoescape)
+    if "auto_reload" not in options:
+        auto_reload = app.config["TEMPLATES_AUTO_RELOAD"]
+        options["auto_reload"] = app.debug if auto_reload is None else auto_reload
+    env: Environment = app.jinja_environment(app, **options)
+    env.globals.update(
+        url_for=url_for,
+        get_flashed_messages=get_flashed_messages,
+        config=app.config,
+        request=request,
+        session=session,
+        g=g,
+        websocket=websocket,
+    )
+    env.policies["json.dumps_function"] = app.json.dumps
+    return env
 
 
 def _default_context() -> dict[str, Any]:
+    """``g`` and ``request``/``websocket`` as the objects themselves, not proxies, so
+    that a stream read later still sees the connection it was made for. ``session`` is
+    the proxy, so that a cookie session is loaded only if the template uses it."""
     context: dict[str, Any] = {}
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -69,31 +86,35 @@ def _default_context() -> dict[str, Any]:
     ctx: Any = _cv_request.get(None)
     if ctx is not None:
         context["request"] = ctx.request
-        context["session"] = ctx.session
+        context["session"] = session
     ctx = _cv_websocket.get(None)
     if ctx is not None:
         context["websocket"] = ctx.websocket
-        context["session"] = ctx.session
+        context["session"] = session
     return context
 
 
 async def update_template_context(app: Quart, context: dict[str, Any]) -> None:
-    """Add the default context and the context processors' values to ``context``;
-    values given explicitly win."""
+    """Add the default context and the context processors' values (the app's, then each
+    blueprint's from the outermost in) to ``context``; values given explicitly win."""
     original = context.copy()
     context.update(_default_context())
     names: list[str | None] = [None]
     ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
     if ctx is not None:
         names.extend(reversed(ctx._connection.blueprints))
+    processors = app.template_context_processors
     for name in names:
-        for processor in app.template_context_processors.get(name, ()):
-            context.update(await app.ensure_async(processor)())
+        for processor in processors.get(name, ()):
+            # Flask's scaffolds register its own default processor, which reads Flask's
+            # context variables; _default_context above does that job for ours.
+            if processor is not _flask_default_processor:
+                context.update(await app.ensure_async(processor)())
     context.update(original)
 
 
 async def _prepare(template: Template, context: dict[str, Any], app: Quart) -> None:
-    await update_template_context(app, context)
+    await app.update_template_context(context)
     if before_render_template.receivers:
         await before_render_template.send_async(app, template=template, context=context)
 
@@ -111,36 +132,74 @@ async def _stream(template: Template, context: dict[str, Any]) -> AsyncIterator[
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     await _prepare(template, context, app)
 
-    async def generate() -> AsyncIterator[str]:
+    async def generate() -> AsyncGenerator[str, None]:
         async for chunk in template.generate_async(context):
             yield chunk
         if template_rendered.receivers:
             await template_rendered.send_async(app, template=template, context=context)
 
+    return _with_current_contexts(generate())
+
+
+def _with_current_contexts(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:
+    """``chunks`` made to run each step with the app, request and websocket contexts
+    current now, however late (or wherever) the stream is read.
+
+    The contexts are made current again around each step rather than pushed anew as
+    ``stream_with_context`` does, so no teardown runs twice and ``g`` stays the same
+    object. When the reader is still in those contexts (a view's response being sent),
+    nothing is set at all."""
+    captured: list[tuple[ContextVar[Any], Any]] = []
+    for var in (_cv_app, _cv_request, _cv_websocket):
+        value = var.get(None)
+        if value is not None:
+            captured.append((var, value))
+    if not captured:
+        return chunks
+
+    async def generate() -> AsyncGenerator[str, None]:
+        try:
+            while True:
+                tokens: list[Token[Any]] = [
+                    var.set(value) for var, value in captured if var.get(None) is not value
+                ]
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    for token in reversed(tokens):
+                        token.var.reset(token)
+                yield chunk
+        finally:
+            await chunks.aclose()
+
     return generate()
 
 
-async def render_template(template_name_or_list: str | list[str], **context: Any) -> str:
-    """Render a template from the templates folders with ``context``."""
-    template = current_app.jinja_env.get_or_select_template(template_name_or_list)  # type: ignore[arg-type]
+async def render_template(template_name_or_list: TemplateNames, **context: Any) -> str:
+    """Render a template from the templates folders (or the first of a list that
+    exists) with ``context``."""
+    template = current_app.jinja_env.get_or_select_template(template_name_or_list)
     return await _render(template, context)
 
 
 async def render_template_string(source: str, **context: Any) -> str:
-    """Render a template given as a string."""
+    """Render a template given as a string (autoescaped, as ``.html`` files are)."""
     template = current_app.jinja_env.from_string(source)
     return await _render(template, context)
 
 
 async def stream_template(
-    template_name_or_list: str | list[str], **context: Any
+    template_name_or_list: TemplateNames, **context: Any
 ) -> AsyncIterator[str]:
-    """Render a template chunk by chunk, for a streamed response."""
-    template = current_app.jinja_env.get_or_select_template(template_name_or_list)  # type: ignore[arg-type]
+    """Render a template chunk by chunk as it is read: return the result from a view to
+    stream the response. The request stays usable in the template while it streams."""
+    template = current_app.jinja_env.get_or_select_template(template_name_or_list)
     return await _stream(template, context)
 
 
 async def stream_template_string(source: str, **context: Any) -> AsyncIterator[str]:
-    """Render a template string chunk by chunk, for a streamed response."""
+    """Render a template string chunk by chunk as it is read (see ``stream_template``)."""
     template = current_app.jinja_env.from_string(source)
     return await _stream(template, context)

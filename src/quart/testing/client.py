@@ -287,9 +287,18 @@ class QuartClient:
             http_version=http_version,
         )
         async with ctx:
-            session = await interface.open_session(self.app, ctx.request)
-            if session is None:
-                raise RuntimeError("Session backend did not open a session (is SECRET_KEY set?).")
+            session = ctx.session  # opened once, as the request's own would be
+            if interface.is_null_session(session):
+                if not self.app.secret_key:
+                    raise RuntimeError(
+                        "The session is unavailable because no secret key was set. Set"
+                        " SECRET_KEY in the app's config (app.secret_key) to use"
+                        " session_transaction."
+                    )
+                raise RuntimeError(
+                    f"The session interface {type(interface).__name__} did not open a"
+                    " session (its open_session returned None)."
+                )
             yield session
             response = self.app.response_class()
             if not interface.is_null_session(session):

@@ -17,7 +17,7 @@ from io import BytesIO
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
-from werkzeug.datastructures import ContentRange, Headers
+from werkzeug.datastructures import ContentRange, Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, parse_range_header
 from werkzeug.sansio.http import is_resource_modified
@@ -356,7 +356,7 @@ class Response(SansIOResponse):
             return self
         if complete_length is None:
             complete_length = self._body_length()
-        is_partial = self._process_range_request(request, complete_length, accept_ranges)
+        is_partial = await self._process_range_request(request, complete_length, accept_ranges)
         if not is_partial and not is_resource_modified(
             http_range=request.headers.get("Range"),
             http_if_range=request.headers.get("If-Range"),
@@ -370,10 +370,20 @@ class Response(SansIOResponse):
                 self.status_code = 412
             else:
                 self.status_code = 304
+                await self._discard_body()
                 self.set_data(b"")
                 for name in ("Content-Length", "Content-Type", "Content-Disposition"):
                     self.headers.pop(name, None)
         return self
+
+    async def _discard_body(self) -> None:
+        """Close a file-like body that will not be sent: nothing else would close it."""
+        body = self.response
+        if isinstance(body, IOBody):
+            if isinstance(body.io_stream, BytesIO):
+                body.io_stream.close()
+            else:
+                await run_sync(body.io_stream.close)()
 
     def _body_length(self) -> int | None:
         body = self.response
@@ -383,27 +393,39 @@ class Response(SansIOResponse):
             return body.size
         return None
 
-    def _process_range_request(
+    async def _process_range_request(
         self, request: Request, complete_length: int | None, accept_ranges: bool | str
     ) -> bool:
         if not accept_ranges:
             return False
         units = "bytes" if accept_ranges is True else str(accept_ranges)
         self.headers.setdefault("Accept-Ranges", units)
-        if complete_length is None or "Range" not in request.headers:
-            return False
-        if "If-Range" in request.headers and is_resource_modified(
-            http_if_range=request.headers.get("If-Range"),
-            etag=self.headers.get("ETag"),
-            last_modified=self.headers.get("Last-Modified"),
-            ignore_if_range=False,
+        http_range = request.headers.get("Range")
+        if not complete_length or http_range is None:
+            return False  # nothing to take a range of: the whole (possibly empty) body
+        if_range = request.headers.get("If-Range")
+        if if_range is not None and (
+            # A weak validator never matches (RFC 9110 13.1.5): send the whole body.
+            if_range.startswith("W/")
+            or is_resource_modified(
+                http_range=http_range,
+                http_if_range=if_range,
+                etag=self.headers.get("ETag"),
+                last_modified=self.headers.get("Last-Modified"),
+                ignore_if_range=False,
+            )
         ):
             return False
-        parsed = parse_range_header(request.headers.get("Range"))
+        parsed = parse_range_header(http_range)
         if parsed is None or parsed.units != units or len(parsed.ranges) != 1:
             return False  # unparseable or multiple ranges: send the whole body
+        first, last = parsed.ranges[0]
+        if first < 0 and -first > complete_length:
+            # A suffix longer than the body asks for all of it (RFC 9110 14.1.3).
+            parsed = Range(units, [(-complete_length, last)])
         selected = parsed.range_for_length(complete_length)
         if selected is None:
+            await self._discard_body()
             raise RequestedRangeNotSatisfiable(length=complete_length)
         begin, end = selected
         body = self.response
