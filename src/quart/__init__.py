@@ -51,6 +51,7 @@ from .signals import (
     websocket_started,
     websocket_tearing_down,
 )
+from .sse import ServerSentEvent, make_sse_response
 from .templating import (
     render_template,
     render_template_string,
@@ -68,6 +69,7 @@ __all__ = [
     "Request",
     "Response",
     "ResponseReturnValue",
+    "ServerSentEvent",
     "Websocket",
     "abort",
     "after_this_request",
@@ -95,6 +97,7 @@ __all__ = [
     "jsonify",
     "make_push_promise",
     "make_response",
+    "make_sse_response",
     "message_flashed",
     "redirect",
     "render_template",

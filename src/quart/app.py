@@ -25,6 +25,7 @@ from werkzeug.utils import cached_property
 
 from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
+from .background import cancel_background_tasks, finish_background_tasks, start_background_task
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
 from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
@@ -36,6 +37,7 @@ from .scaffold import WebsocketScaffold
 from .sessions import SecureCookieSessionInterface
 from .signals import (
     appcontext_tearing_down,
+    got_background_exception,
     got_request_exception,
     got_serving_exception,
     got_websocket_exception,
@@ -948,12 +950,16 @@ class Quart(WebsocketScaffold, App):
                     await gen.__anext__()
                     self._serving_gens.append(gen)
         except Exception as error:
+            await cancel_background_tasks(self)  # the app will not serve: stop what it began
             await self._serving_failed(error)
             raise
 
     async def shutdown(self) -> None:
-        """Run after_serving functions and the rest of while_serving generators."""
+        """Wait for background tasks (see ``finish_background_tasks``), then run
+        after_serving functions and the rest of while_serving generators, so tasks can
+        still use what those close; then wait for tasks that code added."""
         try:
+            await finish_background_tasks(self)
             async with self.app_context():
                 for func in self.after_serving_funcs:
                     await func()
@@ -968,6 +974,7 @@ class Quart(WebsocketScaffold, App):
                         "A while_serving generator yielded more than once; it must yield"
                         " exactly once."
                     )
+            await finish_background_tasks(self)
         except Exception as error:
             await self._serving_failed(error)
             raise
@@ -976,6 +983,22 @@ class Quart(WebsocketScaffold, App):
         if got_serving_exception.receivers:
             await got_serving_exception.send_async(self, exception=error)
         self.log_exception(_exc_info_of(error))
+
+    def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``func(*args, **kwargs)`` in the background, in a copy of the current app
+        context (no request context: pass what it needs as arguments). A sync ``func``
+        runs in a thread. The task is kept in ``background_tasks`` until it ends, and
+        shutdown waits ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT`` seconds for it before
+        cancelling it. An exception it raises goes to ``handle_background_exception``.
+        Needs a running event loop."""
+        start_background_task(self, func, args, kwargs)
+
+    async def handle_background_exception(self, error: Exception) -> None:
+        """A background task raised: send ``got_background_exception`` and log it; the
+        app goes on serving."""
+        self.log_exception(_exc_info_of(error))
+        if got_background_exception.receivers:
+            await got_background_exception.send_async(self, exception=error)
 
     def run(
         self,

@@ -1,8 +1,8 @@
 """ASGI adapters: an HTTP, websocket or lifespan scope in, framework calls, ASGI messages out.
 
 An HTTP request creates no task: it is handled in the task the server called us in, and
-the body is pulled from ``receive`` only when the view awaits it. (A file response adds
-one while it is sent, to notice a client that leaves mid-download.) A websocket adds one
+the body is pulled from ``receive`` only when the view awaits it. (A streamed response
+adds one while it is sent, to notice a client that leaves mid-stream.) A websocket adds one
 reader task, so that a client leaving is noticed whatever the handler is doing.
 """
 
@@ -23,7 +23,7 @@ from werkzeug.datastructures import Headers
 from .exceptions import ConnectionClosed
 from .globals import _cv_app, _cv_request
 from .utils import encode_headers
-from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody
+from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -46,7 +46,33 @@ def _split_path(scope: Scope) -> tuple[str, str]:
 
 
 class ASGIHTTPConnection:
-    """One HTTP request: builds the ``Request``, runs the app, sends the response."""
+    """One HTTP request: builds the ``Request``, runs the app, sends the response.
+
+    While a streamed response is sent (a generator, server-sent events, a streamed
+    template, a file), a watcher task reads ``receive`` for the client leaving. When it
+    does, the task sending the stream is cancelled wherever it waits (most often inside
+    the generator, at an ``await``), the generator is closed and the request ends
+    quietly, so that teardown runs at once and nothing keeps working for nobody.
+
+    The request body shares ``receive`` with the watcher: the body reads through
+    ``_receive_body``, and while the watcher runs it hands each body message over
+    rather than dropping it. It reads at most one message ahead of the body: a view
+    that never reads an unfinished upload holds it there (the server's back-pressure
+    then applies), and the client leaving is noticed when sending fails or the response
+    times out instead.
+    """
+
+    # Per-request state that only a streamed response or a body read during one
+    # changes, kept as class-level defaults so that building a connection sets little.
+    _watcher: asyncio.Task[None] | None = None
+    _held: Message | None = None  # read by the watcher, not yet taken by the body
+    _delivery: asyncio.Future[Message | None] | None = None  # a body read, on the watcher
+    _room: asyncio.Future[None] | None = None  # the watcher, waiting for _held to be taken
+    _idle: asyncio.Future[None] | None = None  # the watcher, waiting for a direct read
+    _receiving = False  # the body is reading from the server itself
+    _client_left = False
+    _streaming: asyncio.Task[Any] | None = None  # the task sending a stream
+    _cancelled_stream = False
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
@@ -84,52 +110,78 @@ class ASGIHTTPConnection:
             max_content_length=config["MAX_CONTENT_LENGTH"],
             body_timeout=config["BODY_TIMEOUT"],
             send_push_promise=push,
-            receive=receive,
+            receive=self._receive_body,
         )
 
     async def send_response(self, response: Response) -> None:
         """Send ``response``: a body in memory goes in one message, a stream chunk by
-        chunk within the response timeout."""
+        chunk within the response timeout. A client found gone (``send`` raising
+        ``OSError``) ends the response quietly."""
         send = self._send
         assert send is not None
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": encode_headers(response.headers),
-            }
-        )
-        body = response.response
-        if self.scope["method"] == "HEAD":
-            await response._discard_body()  # a file given to send_file is closed all the same
-            await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
-            return
-        if type(body) is DataBody:
-            await _send_last(
-                send, {"type": "http.response.body", "body": body.data, "more_body": False}
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": encode_headers(response.headers),
+                }
             )
+            body = response.response
+            if self.scope["method"] == "HEAD":
+                await response._discard_body()  # a file given to send_file is closed all the same
+                await _send_last(
+                    send, {"type": "http.response.body", "body": b"", "more_body": False}
+                )
+                return
+            if type(body) is DataBody:
+                await _send_last(
+                    send, {"type": "http.response.body", "body": body.data, "more_body": False}
+                )
+                return
+        except OSError:
+            await response._discard_body()
             return
         timeout = response.timeout
         if timeout is _USE_CONFIG:
             timeout = self.app.config["RESPONSE_TIMEOUT"]
-        # Servers drop what is sent after the client left, so a file would be read to its
-        # end for nobody: watch for the disconnect and stop. Only files are watched, as
-        # other streams may still be reading the request body themselves.
+        await self._send_stream(body, timeout)
+
+    async def _send_stream(self, body: ResponseBody, timeout: float | None) -> None:
+        """Send a streamed body, watching for the client leaving meanwhile."""
+        send = self._send
+        assert send is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._start_watching(task)
         is_file = isinstance(body, (FileBody, IOBody))
-        gone = self._watch_for_disconnect() if is_file else None
         held = b""
         try:
             async with asyncio.timeout(timeout), body as chunks:
-                async for chunk in chunks:
-                    if gone is not None and gone.done():
-                        return
-                    if is_file:
-                        # A file's chunks go out one behind, so that the last one ends the
-                        # response: a client that hangs up once it has Content-Length
-                        # bytes never sees the response unfinished.
-                        chunk, held = held, chunk
-                    if chunk:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                # Closed here when the loop is left early, not later by the garbage
+                # collector (which would start a task to do it).
+                iterator = aiter(chunks)
+                try:
+                    async for chunk in iterator:
+                        if self._client_left:
+                            return
+                        if is_file:
+                            # A file's chunks go out one behind, so that the last one ends
+                            # the response: a client that hangs up once it has
+                            # Content-Length bytes never sees the response unfinished.
+                            chunk, held = held, chunk
+                        if chunk:
+                            try:
+                                await send(
+                                    {"type": "http.response.body", "body": chunk, "more_body": True}
+                                )
+                            except OSError:
+                                self._client_left = True
+                                return
+                finally:
+                    close = getattr(iterator, "aclose", None)
+                    if close is not None:
+                        await close()
         except TimeoutError:
             self.app.logger.warning(
                 "The response to %s %s was cut off after RESPONSE_TIMEOUT (%s s).",
@@ -137,7 +189,11 @@ class ASGIHTTPConnection:
                 self.scope["path"],
                 timeout,
             )
-        except (asyncio.CancelledError, OSError):
+        except ConnectionClosed:
+            return  # the stream read the request body and found the client gone
+        except asyncio.CancelledError:
+            if self._cancelled_stream and task.cancelling() <= 1:
+                return  # cancelled because the client left: the stream just ends
             raise
         except Exception:
             # Headers are out, so no error page can follow: log the app's error once and
@@ -145,23 +201,108 @@ class ASGIHTTPConnection:
             self.app.log_exception(sys.exc_info())
             return
         finally:
-            if gone is not None:
-                gone.cancel()
-        await _send_last(send, {"type": "http.response.body", "body": held, "more_body": False})
+            self._streaming = None
+            if self._cancelled_stream:
+                self._cancelled_stream = False
+                task.uncancel()
+            await self._stop_watching()
+        if self._client_left:
+            return
+        with contextlib.suppress(OSError):
+            await _send_last(send, {"type": "http.response.body", "body": held, "more_body": False})
 
-    def _watch_for_disconnect(self) -> asyncio.Task[None]:
-        """A task that ends when the client disconnects (or the channel fails)."""
+    # ------------------------------------------------------------ the receive channel
+
+    async def _receive_body(self) -> Message:
+        """``receive`` as the request body sees it: a message the watcher read for it,
+        else the next one from the server."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            room = self._room
+            if room is not None and not room.done():
+                room.set_result(None)
+            return held
+        if self._client_left:
+            return {"type": "http.disconnect"}
+        while self._watcher is not None:
+            delivery: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+            self._delivery = delivery
+            try:
+                message = await delivery
+            finally:
+                self._delivery = None
+            if message is not None:
+                return message
+            # None: the watcher stopped without a message for us; read for ourselves.
+        assert self._receive is not None
+        self._receiving = True
+        try:
+            return await self._receive()
+        finally:
+            self._receiving = False
+            idle = self._idle
+            if idle is not None and not idle.done():
+                idle.set_result(None)
+
+    def _start_watching(self, task: asyncio.Task[Any]) -> None:
+        """Start the watcher for the stream ``task`` sends. It runs in a context of its
+        own: it needs none of the request's, and a copy would keep it alive."""
+        self._streaming = task
+        if self._watcher is None and not self._client_left:
+            self._watcher = asyncio.create_task(self._watch(), context=contextvars.Context())
+
+    async def _stop_watching(self) -> None:
+        """Stop the watcher and wait until it has ended, so that no task outlives the
+        request."""
+        watcher, self._watcher = self._watcher, None
+        try:
+            if watcher is not None and not watcher.done():
+                watcher.cancel()
+                await asyncio.wait((watcher,))
+        finally:
+            delivery = self._delivery
+            if delivery is not None and not delivery.done():
+                delivery.set_result(None)  # a body read in another task goes on by itself
+
+    async def _watch(self) -> None:
+        """Read ``receive`` until the client leaves; hand body messages to the body."""
         receive = self._receive
         assert receive is not None
-
-        async def watch() -> None:
-            try:
-                while (await receive())["type"] != "http.disconnect":
-                    pass  # request body the view left unread: nobody wants it now
-            except Exception:
-                return  # a broken channel: the client is as good as gone
-
-        return asyncio.create_task(watch())
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if self._receiving:  # a body read started before we did: let it finish
+                    self._idle = loop.create_future()
+                    await self._idle
+                    self._idle = None
+                    continue
+                message = await receive()
+                kind = message["type"]
+                if kind == "http.disconnect":
+                    break
+                if kind != "http.request":
+                    continue
+                delivery = self._delivery
+                if delivery is not None and not delivery.done():
+                    delivery.set_result(message)
+                else:
+                    self._held = message
+                    if message.get("more_body", False):
+                        # Read no further ahead than this: the body may never be read.
+                        self._room = loop.create_future()
+                        await self._room
+                        self._room = None
+        except Exception:
+            pass  # a broken channel: the client is as good as gone
+        self._client_left = True
+        delivery = self._delivery
+        if delivery is not None and not delivery.done():
+            delivery.set_result({"type": "http.disconnect"})
+        streaming = self._streaming
+        if streaming is not None and not self._cancelled_stream:
+            self._cancelled_stream = True
+            streaming.cancel()
 
     async def _send_push_promise(self, path: str, headers: Headers) -> None:
         assert self._send is not None

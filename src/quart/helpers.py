@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import mimetypes
 import os
 import unicodedata
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from io import BytesIO, TextIOBase
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 from zlib import adler32
 
@@ -17,9 +19,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
-from .globals import _cv_request, _cv_websocket, current_app, request_ctx
+from .globals import _cv_app, _cv_request, _cv_websocket, current_app, request_ctx
 from .signals import message_flashed
-from .utils import file_path_to_path, run_sync
+from .utils import file_path_to_path, run_sync, run_sync_iterable
 from .wrappers.response import ResponseBody
 
 if TYPE_CHECKING:
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 
     from .typing import FilePath
     from .wrappers import Response
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 __all__ = [
     "abort",
@@ -113,27 +118,111 @@ async def make_push_promise(path: str) -> None:
     await request_ctx.request.send_push_promise(path)
 
 
-def stream_with_context(func: Callable[..., Any]) -> Callable[..., AsyncGenerator[Any, None]]:
-    """Wrap a generator function so that it runs with the current request context,
-    however late the body is sent."""
-    ctx = _cv_request.get(None) or _cv_websocket.get(None)
-    if ctx is None:
+@overload
+def stream_with_context(
+    generator_or_function: Iterable[Any] | AsyncIterable[Any],
+) -> AsyncGenerator[Any, None]: ...
+
+
+@overload
+def stream_with_context(
+    generator_or_function: Callable[P, Any],
+) -> Callable[P, AsyncGenerator[Any, None]]: ...
+
+
+def stream_with_context(
+    generator_or_function: Iterable[Any] | AsyncIterable[Any] | Callable[P, Any],
+) -> AsyncGenerator[Any, None] | Callable[P, AsyncGenerator[Any, None]]:
+    """Keep the current request (or websocket) context around a streamed body, however
+    late or wherever it runs: as a decorator on a generator function, or around a
+    generator already made (``stream_with_context(generate())``, as in Flask).
+
+    The request's own contexts are made current around each step of the generator
+    rather than copied and pushed anew, so its teardown runs once, when the request
+    ends, and ``g`` is the same object.
+    """
+    if _cv_request.get(None) is None and _cv_websocket.get(None) is None:
         raise RuntimeError("stream_with_context can only be used while a request is handled.")
-    copied = ctx.copy()
+    captured = _current_contexts()
+    if isinstance(generator_or_function, (Iterable, AsyncIterable)):
+        return _in_contexts(captured, _iterate(generator_or_function))
+    func = generator_or_function
 
     @wraps(func)
-    async def generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        async with copied:
-            result = current_app.ensure_async(func)(*args, **kwargs)
-            iterable: Any = await result if hasattr(result, "__await__") else result
-            if hasattr(iterable, "__aiter__"):
-                async for item in iterable:
-                    yield item
-            else:
-                for item in iterable:
-                    yield item
+    def generator(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, None]:
+        return _in_contexts(captured, _call_and_iterate(func, args, kwargs))
 
     return generator
+
+
+def _current_contexts() -> list[tuple[ContextVar[Any], Any]]:
+    """The app, request and websocket contexts current now, to make current again."""
+    captured: list[tuple[ContextVar[Any], Any]] = []
+    for var in (_cv_app, _cv_request, _cv_websocket):
+        value = var.get(None)
+        if value is not None:
+            captured.append((var, value))
+    return captured
+
+
+def _in_contexts(
+    captured: list[tuple[ContextVar[Any], Any]], items: AsyncIterator[T]
+) -> AsyncGenerator[T, None]:
+    """``items`` stepped (and closed) with the ``captured`` contexts current. They are set
+    around each step only, so they never leak into whoever reads the stream, and not at
+    all while the reader is in those contexts already (a view's response being sent)."""
+
+    async def generate() -> AsyncGenerator[T, None]:
+        try:
+            while True:
+                tokens = [var.set(value) for var, value in captured if var.get(None) is not value]
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    for token in reversed(tokens):
+                        token.var.reset(token)
+                yield item
+        finally:
+            close = getattr(items, "aclose", None)
+            if close is not None:
+                tokens = [var.set(value) for var, value in captured if var.get(None) is not value]
+                try:
+                    await close()  # the generator's own cleanup sees the request too
+                finally:
+                    for token in reversed(tokens):
+                        token.var.reset(token)
+
+    return generate()
+
+
+async def _iterate(iterable: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
+    """An async generator over ``iterable``; a sync one is stepped in the thread pool."""
+    items = iterable if isinstance(iterable, AsyncIterable) else run_sync_iterable(iterable)
+    try:
+        async for item in items:
+            yield item
+    finally:
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _call_and_iterate(
+    func: Callable[..., Any], args: Any, kwargs: Any
+) -> AsyncGenerator[Any, None]:
+    """Call ``func`` (on the first step, so in the contexts) and iterate what it gives."""
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        iterable = func(*args, **kwargs)  # made at once: the body runs when stepped
+    else:  # a function that returns an iterable: run as views are run
+        iterable = await current_app.ensure_async(func)(*args, **kwargs)
+    items = _iterate(iterable)
+    try:
+        async for item in items:
+            yield item
+    finally:
+        await items.aclose()
 
 
 async def flash(message: str, category: str = "message") -> None:

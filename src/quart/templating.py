@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from flask.templating import DispatchingJinjaLoader
@@ -21,7 +20,7 @@ from .globals import (
     session,
     websocket,
 )
-from .helpers import get_flashed_messages, url_for
+from .helpers import _current_contexts, _in_contexts, get_flashed_messages, url_for
 from .signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
@@ -143,38 +142,12 @@ async def _stream(template: Template, context: dict[str, Any]) -> AsyncIterator[
 
 def _with_current_contexts(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:
     """``chunks`` made to run each step with the app, request and websocket contexts
-    current now, however late (or wherever) the stream is read.
-
-    The contexts are made current again around each step rather than pushed anew as
-    ``stream_with_context`` does, so no teardown runs twice and ``g`` stays the same
-    object. When the reader is still in those contexts (a view's response being sent),
-    nothing is set at all."""
-    captured: list[tuple[ContextVar[Any], Any]] = []
-    for var in (_cv_app, _cv_request, _cv_websocket):
-        value = var.get(None)
-        if value is not None:
-            captured.append((var, value))
+    current now, however late (or wherever) the stream is read, as
+    ``stream_with_context`` does."""
+    captured = _current_contexts()
     if not captured:
         return chunks
-
-    async def generate() -> AsyncGenerator[str, None]:
-        try:
-            while True:
-                tokens: list[Token[Any]] = [
-                    var.set(value) for var, value in captured if var.get(None) is not value
-                ]
-                try:
-                    chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    for token in reversed(tokens):
-                        token.var.reset(token)
-                yield chunk
-        finally:
-            await chunks.aclose()
-
-    return generate()
+    return _in_contexts(captured, chunks)
 
 
 async def render_template(template_name_or_list: TemplateNames, **context: Any) -> str:

@@ -8,7 +8,7 @@ import inspect
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from contextvars import copy_context
+from contextvars import ContextVar, copy_context
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,6 +20,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _STOP = object()
+
+#: The event loop that handed the current thread its work (set in the threads ``run_sync``
+#: uses), so sync code can schedule work back on it: ``app.add_background_task``.
+_cv_loop: ContextVar[asyncio.AbstractEventLoop] = ContextVar("quart.loop")
 
 
 def is_async_callable(func: Any) -> bool:
@@ -49,7 +53,9 @@ def run_sync(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         loop = asyncio.get_running_loop()
         call = functools.partial(func, *args, **kwargs)
-        result = await loop.run_in_executor(None, copy_context().run, call)
+        context = copy_context()
+        context.run(_cv_loop.set, loop)
+        result = await loop.run_in_executor(None, context.run, call)
         if inspect.isgenerator(result):
             return run_sync_iterable(result)
         if inspect.iscoroutine(result):
@@ -73,13 +79,24 @@ def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
 
     async def generate() -> AsyncIterator[T]:
         loop = asyncio.get_running_loop()
+        context.run(_cv_loop.set, loop)
+        running: asyncio.Future[Any] | None = None
         try:
             while True:
-                item = await loop.run_in_executor(None, context.run, step)
+                running = loop.run_in_executor(None, context.run, step)
+                # Shielded: a thread cannot be stopped, so when we are cancelled (a
+                # timeout, a client that left) the step runs on and is waited for below.
+                item = await asyncio.shield(running)
+                running = None
                 if item is _STOP:
                     return
                 yield item
         finally:
+            if running is not None:
+                # A generator cannot be closed while a step is running in it.
+                await asyncio.wait((running,))
+                if not running.cancelled():
+                    running.exception()  # retrieved: the stream is over either way
             close = getattr(iterator, "close", None)
             if close is not None:
                 await loop.run_in_executor(None, context.run, close)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import tracemalloc
 from typing import Any
 
 import httpx
@@ -267,3 +270,193 @@ async def test_several_files_under_one_name(client: httpx.AsyncClient) -> None:
         "docs": [["one.txt", "first"], ["two.txt", "second"]],
         "image": [["pic.txt", "third"]],
     }
+
+
+# --- body limits, timeouts and clients that leave -------------------------------------
+#
+# These talk to the server with a raw socket where httpx cannot show the point: a body
+# that is never sent, a body that stops halfway, a client that hangs up mid-body.
+
+BLOCK = bytes(range(256)) * 256  # 64 KiB, every byte value
+
+
+def limits_app(**config: Any) -> Quart:
+    app = Quart(__name__)
+    app.config.update(config)
+
+    @app.post("/stream")
+    async def stream() -> dict[str, Any]:
+        digest = hashlib.sha256()
+        size = largest = 0
+        async for chunk in request.body:
+            digest.update(chunk)
+            size += len(chunk)
+            largest = max(largest, len(chunk))
+        return {"size": size, "sha256": digest.hexdigest(), "largest": largest}
+
+    @app.post("/data")
+    async def data() -> dict[str, Any]:
+        return {"size": len(await request.get_data())}
+
+    @app.post("/form")
+    async def form() -> dict[str, Any]:
+        return {"size": len((await request.form)["field"])}
+
+    @app.post("/files")
+    async def files() -> dict[str, Any]:
+        return {"size": len((await request.files)["upload"].read())}
+
+    @app.post("/json")
+    async def json_body() -> dict[str, Any]:
+        return {"size": len((await request.get_json())["field"])}
+
+    return app
+
+
+async def open_raw(base_url: str, head: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the server that has sent ``head`` (request line, headers, maybe
+    part of a body) and nothing more."""
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(head)
+    await writer.drain()
+    return reader, writer
+
+
+async def read_status(reader: asyncio.StreamReader) -> int:
+    async with asyncio.timeout(10):
+        line = await reader.readline()
+    return int(line.split()[1])
+
+
+async def test_a_50_mb_chunked_upload_streams_through_in_bounded_memory(
+    serve_each: Any,
+) -> None:
+    base_url = await serve_each(limits_app(MAX_CONTENT_LENGTH=None))
+    count = 800  # 50 MiB
+    expected = hashlib.sha256()
+    for _ in range(count):
+        expected.update(BLOCK)
+
+    async def upload() -> Any:
+        for _ in range(count):
+            yield BLOCK
+
+    tracemalloc.start()
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+            response = await client.post("/stream", content=upload())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200
+    result = response.json()
+    assert result["size"] == count * len(BLOCK)
+    assert result["sha256"] == expected.hexdigest()
+    assert result["largest"] <= 1024 * 1024
+    # Server, client and view together never held more than a sliver of the 50 MiB.
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_a_declared_length_over_the_limit_is_413_before_the_body_is_sent(
+    serve_each: Any,
+) -> None:
+    base_url = await serve_each(limits_app(MAX_CONTENT_LENGTH=1000))
+    # The client announces 10 GB and waits: the answer must come without any of it.
+    head = b"POST /data HTTP/1.1\r\nHost: test\r\nContent-Length: 10000000000\r\n\r\n"
+    reader, writer = await open_raw(base_url, head)
+    try:
+        assert await read_status(reader) == 413
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("reader", ["stream", "data", "form", "files", "json"])
+async def test_a_chunked_body_over_the_limit_is_413(serve_each: Any, reader: str) -> None:
+    base_url = await serve_each(limits_app(MAX_CONTENT_LENGTH=4000))
+
+    def body(size: int) -> tuple[list[bytes], dict[str, str]]:
+        value = "v" * size
+        if reader == "form":
+            encoded, kind = f"field={value}".encode(), "application/x-www-form-urlencoded"
+        elif reader == "files":
+            kind = "multipart/form-data; boundary=b0undary"
+            encoded = (
+                b"--b0undary\r\n"
+                b'Content-Disposition: form-data; name="upload"; filename="u.txt"\r\n\r\n'
+                + value.encode()
+                + b"\r\n--b0undary--\r\n"
+            )
+        elif reader == "json":
+            encoded, kind = json.dumps({"field": value}).encode(), "application/json"
+        else:
+            encoded, kind = value.encode(), "application/octet-stream"
+        pieces = [encoded[index : index + 700] for index in range(0, len(encoded), 700)]
+        return pieces, {"content-type": kind}
+
+    async def chunked(pieces: list[bytes]) -> Any:
+        for piece in pieces:
+            yield piece  # no Content-Length: the size is only known by counting
+
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        pieces, headers = body(3000)
+        accepted = await client.post(f"/{reader}", content=chunked(pieces), headers=headers)
+        pieces, headers = body(5000)
+        refused = await client.post(f"/{reader}", content=chunked(pieces), headers=headers)
+    assert accepted.status_code == 200
+    assert accepted.json()["size"] == 3000
+    assert refused.status_code == 413
+
+
+async def test_a_stalled_body_is_408_after_body_timeout(
+    serve_each: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    base_url = await serve_each(limits_app(BODY_TIMEOUT=0.5))
+    head = b"POST /data HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n0123456789"
+    with caplog.at_level(logging.ERROR):
+        loop = asyncio.get_running_loop()
+        reader, writer = await open_raw(base_url, head)
+        started = loop.time()
+        try:
+            status = await read_status(reader)
+            waited = loop.time() - started
+        finally:
+            writer.close()
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            after = await client.post("/data", content=b"x" * 100)
+    assert status == 408
+    assert 0.45 <= waited < 5
+    assert after.json() == {"size": 100}  # the app goes on serving
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("path", ["/stream", "/data"])
+async def test_a_client_leaving_mid_body_ends_the_request_quietly(
+    serve_each: Any, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    app = limits_app()
+    reached: list[str] = []
+    torn_down = asyncio.Event()
+    reasons: list[BaseException | None] = []
+
+    @app.after_request
+    async def after(response: Any) -> Any:
+        reached.append("after_request")
+        return response
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        reasons.append(exc)
+        torn_down.set()
+
+    base_url = await serve_each(app)
+    head = f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n".encode()
+    with caplog.at_level(logging.ERROR):
+        _, writer = await open_raw(base_url, head + b"x" * 1000)
+        writer.close()
+        async with asyncio.timeout(10):
+            await torn_down.wait()
+    assert reached == []  # no response was made for nobody
+    assert len(reasons) == 1
+    assert reasons[0] is not None  # teardown is told why the request ended
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []

@@ -20,7 +20,11 @@ class LifespanError(Exception):
 
 class TestApp:
     """``async with app.test_app() as test_app:`` starts the app as a server would
-    (before_serving, while_serving) and shuts it down at the end of the block."""
+    (before_serving, while_serving) and shuts it down at the end of the block.
+
+    Leaving the block waits for the background tasks the app started (as a server's
+    shutdown does), so the test can then assert what they did. ``shutdown_timeout``
+    comes on top of ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT``."""
 
     def __init__(
         self,
@@ -46,11 +50,15 @@ class TestApp:
 
     async def shutdown(self) -> None:
         await self._to_app.put({"type": "lifespan.shutdown"})
-        await self._expect("lifespan.shutdown", self.shutdown_timeout)
+        background_timeout = self.app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]
+        if background_timeout is None:  # the app waits for its tasks as long as they take
+            await self._expect("lifespan.shutdown", None)
+        else:
+            await self._expect("lifespan.shutdown", self.shutdown_timeout + background_timeout)
         assert self._task is not None
         await self._task
 
-    async def _expect(self, stage: str, timeout: float) -> None:
+    async def _expect(self, stage: str, timeout: float | None) -> None:
         assert self._task is not None
         async with asyncio.timeout(timeout):
             getter = asyncio.ensure_future(self._from_app.get())

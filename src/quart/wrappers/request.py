@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..typing import ASGIReceiveCallable, Message, Scope
 
 _NO_JSON = object()
+_Failure = Literal["too large", "late", "gone"]
 
 
 class Body:
@@ -33,18 +34,20 @@ class Body:
 
     ``await body`` gives all of it (read once, then cached); ``async for chunk in body``
     streams it without holding it. ``MAX_CONTENT_LENGTH`` is checked against the
-    Content-Length header before anything is read and against the bytes as they arrive;
-    the body timeout bounds the whole read when awaited and each wait when iterated. A
-    client that disconnects meanwhile raises ``ConnectionClosed``.
+    Content-Length header before anything is read and against the bytes as they arrive.
+    The body timeout bounds the whole read when awaited or parsed (form, files, JSON), so
+    that a client cannot hold a request open by dripping its body, and each wait when
+    iterated, so that a long upload at a steady pace can be streamed. A client that
+    disconnects meanwhile raises ``ConnectionClosed``.
     """
 
     __slots__ = (
         "_data",
         "_deadline",
+        "_failure",
         "_more",
         "_receive",
         "_received",
-        "_started",
         "expected_content_length",
         "max_content_length",
         "timeout",
@@ -62,10 +65,10 @@ class Body:
         self.max_content_length = max_content_length
         self.timeout = timeout
         self._data: bytes | None = None if receive is not None else b""
-        self._started = False
         self._more = True
         self._received = 0
         self._deadline: float | None = None
+        self._failure: _Failure | None = None
 
     @classmethod
     def from_data(cls, data: bytes) -> Body:
@@ -75,20 +78,18 @@ class Body:
         return body
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
-        return self._iterate()
+        return self._iterate(one_deadline=False)
 
     def __await__(self) -> Generator[Any, None, bytes]:
-        if self._started and self._data is None:
-            raise RuntimeError("The request body has already been consumed by streaming it.")
         return self.read().__await__()
 
     async def read(self) -> bytes:
-        """All of the body, received the first time and then kept; empty once streamed."""
+        """All of the body, received the first time and then kept. Once a stream has
+        consumed it, what the stream left unread (nothing, if it ran to the end), as a
+        consumed stream reads in Flask and Quart."""
         if self._data is not None:
             return self._data
-        if self._started:
-            return b""
-        self._start()
+        self._check()
         self._deadline = None  # one deadline for the whole body, set on the first wait
         chunks = []
         while self._more:
@@ -96,25 +97,46 @@ class Body:
         self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._data
 
-    async def _iterate(self) -> AsyncGenerator[bytes, None]:
+    async def _iterate(self, *, one_deadline: bool) -> AsyncGenerator[bytes, None]:
+        """The chunks as they arrive, within one timeout for the whole body (for the
+        parsers behind ``form`` and ``files``) or a fresh one for each chunk. A second
+        iteration goes on where the first stopped."""
         if self._data is not None:
             if self._data:
                 yield self._data
             return
-        self._start()
+        self._check()
+        self._deadline = None
         while self._more:
-            self._deadline = None  # a fresh deadline for each chunk
+            if not one_deadline:
+                self._deadline = None
             chunk = await self._next_chunk()
             if chunk:
                 yield chunk
 
-    def _start(self) -> None:
-        if self._started:
-            raise RuntimeError("The request body has already been consumed by streaming it.")
-        self._started = True
+    def _check(self) -> None:
+        """Before each read: a body refused (413, 408) or lost (the client left) once
+        stays so and is never read further; then the declared length and what has
+        arrived so far against the limit, which may have been lowered meanwhile."""
+        if self._failure is not None:
+            raise self._fail(self._failure)
         limit = self.max_content_length
-        if limit is not None and (self.expected_content_length or 0) > limit:
-            raise self._too_large()
+        if limit is not None and (
+            (self.expected_content_length or 0) > limit or self._received > limit
+        ):
+            raise self._fail("too large")
+
+    def _fail(self, failure: _Failure) -> BaseException:
+        """The error for ``failure``, which is remembered for later reads. Only its kind
+        is kept: a kept exception's traceback would tie this body into a reference cycle."""
+        self._failure = failure
+        if failure == "gone":
+            return ConnectionClosed()
+        if failure == "late":
+            return RequestTimeout("The request body was not received in time.")
+        return RequestEntityTooLarge(
+            f"The request body is larger than the limit of {self.max_content_length} bytes."
+        )
 
     async def _next_chunk(self) -> bytes:
         message = self._poll()
@@ -139,14 +161,14 @@ class Body:
     def _take(self, message: Message) -> bytes:
         """A received message's bytes, counted against the limit."""
         if message["type"] == "http.disconnect":
-            raise ConnectionClosed()
+            raise self._fail("gone")
         chunk: bytes = message.get("body", b"")
         self._more = message.get("more_body", False)
         if chunk:
             self._received += len(chunk)
             limit = self.max_content_length
             if limit is not None and self._received > limit:
-                raise self._too_large()
+                raise self._fail("too large")
         return chunk
 
     async def _wait_for(self, call: Awaitable[Message]) -> Message:
@@ -156,12 +178,7 @@ class Body:
             async with asyncio.timeout_at(self._deadline):
                 return await call
         except TimeoutError:
-            raise RequestTimeout("The request body was not received in time.") from None
-
-    def _too_large(self) -> RequestEntityTooLarge:
-        return RequestEntityTooLarge(
-            f"The request body is larger than the limit of {self.max_content_length} bytes."
-        )
+            raise self._fail("late") from None
 
 
 class _Resumed:
@@ -254,6 +271,20 @@ class Request(BaseRequestWebsocket):
         self._max_content_length = value
         if self._body is not None:
             self._body.max_content_length = value
+
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the body may take to arrive (408 beyond); ``BODY_TIMEOUT`` unless set.
+
+        A view or hook that expects a slow upload can raise it for its own request.
+        """
+        return self._body_timeout
+
+    @body_timeout.setter
+    def body_timeout(self, value: float | None) -> None:
+        self._body_timeout = value
+        if self._body is not None:
+            self._body.timeout = value
 
     @property
     def max_form_memory_size(self) -> int | None:
@@ -354,8 +385,9 @@ class Request(BaseRequestWebsocket):
         if self._form is not None:
             return
         parser = self.make_form_data_parser()
+        chunks = self.body._iterate(one_deadline=True)  # the whole form within the timeout
         form, files = await parser.parse(
-            self.body, self.mimetype, self.content_length, self.mimetype_params
+            chunks, self.mimetype, self.content_length, self.mimetype_params
         )
         self._form = form
         self._files = files
@@ -399,9 +431,8 @@ class Request(BaseRequestWebsocket):
             return
         headers = Headers()
         for name in ("Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "User-Agent"):
-            value = self.headers.get(name)
-            if value is not None:
-                headers[name] = value
+            for value in self.headers.getlist(name):
+                headers.add(name, value)
         await self._send_push_promise(path, headers)
 
     async def close(self) -> None:
