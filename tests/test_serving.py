@@ -171,4 +171,9 @@ async def test_the_reloader_restarts_on_a_changed_file(tmp_path: Path) -> None:
         assert text == "after"
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when the test failed
+            process.wait()
+            raise

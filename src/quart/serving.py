@@ -63,8 +63,11 @@ def run(
     loop.set_debug(bool(app.debug))
 
     shutdown_event = asyncio.Event()
+    stop_asked = False
 
     def stop(*_: Any) -> None:
+        nonlocal stop_asked
+        stop_asked = True
         shutdown_event.set()
 
     async def stopped() -> None:
@@ -101,7 +104,7 @@ def run(
         finally:
             asyncio.set_event_loop(None)
             loop.close()
-    if must_reload:
+    if must_reload and not stop_asked:  # CTRL+C while reloading means stop
         restart()
 
 
