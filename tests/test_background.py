@@ -274,9 +274,11 @@ async def test_test_client_runs_tasks_without_test_app(app, client):
         app.add_background_task(job)
         return ""
 
-    await client.get("/")
+    response = await client.get("/")
+    assert response.status_code == 200
     async with asyncio.timeout(5):
-        await done.wait()
+        await done.wait()  # times out (and fails) if the task never ran
+    assert done.is_set()
 
 
 async def test_a_coroutine_object_is_refused(app):

@@ -6,15 +6,12 @@ docs/sessions.md), websockets and ``session_transaction``."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import re
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +20,7 @@ import pytest
 from itsdangerous import Signer, TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 
+from example_apps import load_example
 from quart import (
     Quart,
     got_request_exception,
@@ -118,21 +116,6 @@ def make_app(secret_key: str | None = SECRET, **config: Any) -> Quart:
 @pytest.fixture
 def app() -> Quart:
     return make_app()
-
-
-def load_store_example() -> ModuleType:
-    """Import examples/sessions_store/app.py by path, afresh (its store starts empty)."""
-    path = ROOT / "examples" / "sessions_store" / "app.py"
-    spec = importlib.util.spec_from_file_location("examples_sessions_store_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
 
 
 # ---------------------------------------------------------------- the cookie
@@ -600,7 +583,7 @@ async def test_subclass_that_changes_saving_sees_every_request() -> None:
 
 
 async def test_store_example_keeps_data_on_the_server() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     first = await client.get("/")
     assert "Visits: 1" in await first.get_data(as_text=True)
@@ -623,7 +606,7 @@ async def test_store_example_keeps_data_on_the_server() -> None:
 
 
 async def test_store_example_login_moves_the_session_to_a_new_id() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     await client.get("/")
     async with client.session_transaction() as transaction:
@@ -643,7 +626,7 @@ async def test_store_example_login_moves_the_session_to_a_new_id() -> None:
 
 
 async def test_store_example_logout_forgets_the_session() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     await client.post("/login", form={"name": "ann"})
     async with client.session_transaction() as transaction:
@@ -655,7 +638,7 @@ async def test_store_example_logout_forgets_the_session() -> None:
 
 
 async def test_store_example_ignores_forged_ids(caplog: Any) -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     await client.post("/login", form={"name": "ann"})
     async with client.session_transaction() as transaction:
@@ -668,7 +651,7 @@ async def test_store_example_ignores_forged_ids(caplog: Any) -> None:
 
 
 async def test_store_example_accepts_ids_signed_with_a_fallback_key() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     app = example.app
     client = app.test_client()
     await client.post("/login", form={"name": "ann"})
@@ -678,7 +661,7 @@ async def test_store_example_accepts_ids_signed_with_a_fallback_key() -> None:
 
 
 async def test_store_example_entries_expire() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     app = example.app
     now = [1000.0]
     app.session_interface = example.StoreSessionInterface(example.MemoryStore(lambda: now[0]))
@@ -694,7 +677,7 @@ async def test_store_example_entries_expire() -> None:
 
 
 async def test_store_example_websocket_changes_are_saved() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     await client.post("/login", form={"name": "ann"})
     for _ in range(2):
@@ -705,7 +688,7 @@ async def test_store_example_websocket_changes_are_saved() -> None:
 
 
 async def test_store_example_websocket_without_a_session_stores_nothing() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     client = example.app.test_client()
     async with client.websocket("/ws") as connection:
         assert await connection.receive_json() == {"user": None}
@@ -713,7 +696,7 @@ async def test_store_example_websocket_without_a_session_stores_nothing() -> Non
 
 
 async def test_store_example_without_secret_key() -> None:
-    example = load_store_example()
+    example = load_example("sessions_store")
     example.app.secret_key = None
     client = example.app.test_client()
     seen: list[BaseException] = []

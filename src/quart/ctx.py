@@ -146,8 +146,6 @@ class _ConnectionContext:
         if self._session is not None or not self._session_on_first_use:
             return self._session
         app = self.app
-        if not _saves_only_known_cases(type(app.session_interface)):  # type: ignore[arg-type]
-            return self.session  # a subclass decides for itself, as in Flask
         config = app.config
         if not (config["SECRET_KEY"] and config["SESSION_REFRESH_EACH_REQUEST"]):
             return None
@@ -319,20 +317,11 @@ def _detached(error: HTTPException) -> HTTPException:
 def _loads_on_first_use(kind: Any) -> bool:
     """Whether sessions of the interface class ``kind`` can be opened lazily: the stock
     cookie sessions, whose loading needs no I/O, unless a subclass changed how they are
-    opened."""
+    opened or saved (one that saves differently is given every session, as in Flask)."""
     return (
         kind.open_session is SecureCookieSessionInterface.open_session
         and kind.make_null_session is SessionInterface.make_null_session
-    )
-
-
-@lru_cache(maxsize=64)
-def _saves_only_known_cases(kind: Any) -> bool:
-    """Whether the interface class ``kind`` saves a session nobody used only to refresh
-    a permanent cookie, as the stock one does; a subclass that changed how sessions are
-    saved is given every session, loaded or not."""
-    return (
-        kind.save_session is SecureCookieSessionInterface.save_session
+        and kind.save_session is SecureCookieSessionInterface.save_session
         and kind.should_set_cookie is SessionInterface.should_set_cookie
     )
 

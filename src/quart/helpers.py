@@ -6,7 +6,15 @@ import inspect
 import mimetypes
 import os
 import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -175,26 +183,30 @@ def _in_contexts(
     async def generate() -> AsyncGenerator[T, None]:
         try:
             while True:
-                tokens = [var.set(value) for var, value in captured if var.get(None) is not value]
-                try:
-                    item = await anext(items)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    for token in reversed(tokens):
-                        token.var.reset(token)
+                with _made_current(captured):
+                    try:
+                        item = await anext(items)
+                    except StopAsyncIteration:
+                        return
                 yield item
         finally:
             close = getattr(items, "aclose", None)
             if close is not None:
-                tokens = [var.set(value) for var, value in captured if var.get(None) is not value]
-                try:
+                with _made_current(captured):
                     await close()  # the generator's own cleanup sees the request too
-                finally:
-                    for token in reversed(tokens):
-                        token.var.reset(token)
 
     return generate()
+
+
+@contextmanager
+def _made_current(captured: list[tuple[ContextVar[Any], Any]]) -> Iterator[None]:
+    """The ``captured`` contexts current for a block (only those that are not already)."""
+    tokens = [var.set(value) for var, value in captured if var.get(None) is not value]
+    try:
+        yield
+    finally:
+        for token in reversed(tokens):
+            token.var.reset(token)
 
 
 async def _iterate(iterable: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:

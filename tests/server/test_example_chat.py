@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -15,28 +12,15 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
 
+from example_apps import load_example
 from quart.testing import WebsocketDisconnectError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "chat" / "app.py"
 TIMEOUT = 10.0
-
-
-def load_example() -> ModuleType:
-    """Import examples/chat/app.py by path, afresh for each test (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("examples_chat_app", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
 
 
 @pytest.fixture
 def example() -> ModuleType:
-    return load_example()
+    return load_example("chat")
 
 
 async def test_the_page_opens_a_websocket(example: ModuleType) -> None:

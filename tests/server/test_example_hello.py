@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
-
-
-def load_example() -> ModuleType:
-    """Import examples/hello/app.py by path, afresh for each test (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("examples_hello_app", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+from example_apps import load_example
 
 
 @pytest.fixture
 def app() -> Any:
-    return load_example().app
+    return load_example("hello").app
 
 
 def links(html: str) -> list[str]:

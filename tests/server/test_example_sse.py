@@ -5,37 +5,22 @@ subscriber leaving."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sse" / "app.py"
+from example_apps import load_example
+
 TIMEOUT = 10.0
-
-
-def load_example() -> ModuleType:
-    """Import examples/sse/app.py by path, afresh for each test (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("examples_sse_app", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
 
 
 @pytest.fixture
 def example() -> ModuleType:
-    return load_example()
+    return load_example("sse")
 
 
 def parse_event(raw: str) -> dict[str, Any]:

@@ -4,22 +4,18 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
+from example_apps import load_example
 from quart import Quart, request, session
 from quart.json.tag import TaggedJSONSerializer
 
 SECRET = "server test secret"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sessions_store" / "app.py"
 
 
 def make_app() -> Quart:
@@ -109,21 +105,8 @@ async def test_a_page_without_the_session_sets_nothing(client: httpx.AsyncClient
     assert "vary" not in response.headers
 
 
-def load_store_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("examples_sessions_store_server", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 async def test_store_example_log_in_and_out(serve: Any) -> None:
-    base_url = await serve(load_store_example().app)
+    base_url = await serve(load_example("sessions_store").app)
     async with httpx.AsyncClient(base_url=base_url, follow_redirects=True) as client:
         assert "Visits: 1" in (await client.get("/")).text
         page = await client.post("/login", data={"name": "ann"})
