@@ -126,6 +126,27 @@ async def read_text(url: str) -> str:
         return (await client.get(url)).text
 
 
+async def served_after_edit(
+    script: Path, url: str, expected: str, client: httpx.AsyncClient | None = None
+) -> str:
+    """What ``url`` answers once the reloader has noticed the edited ``script`` and the
+    answer is ``expected`` (or 20 s have passed): the last text read."""
+    later = time.time() + 5
+    deadline = time.monotonic() + 20
+    text = ""
+    while text != expected and time.monotonic() < deadline:
+        # A newer modification time on every turn: on a busy machine the reloader may
+        # take its first look at the file only after the edit.
+        later += 1
+        os.utime(script, (later, later))
+        await asyncio.sleep(0.2)
+        try:
+            text = (await client.get(url)).text if client else await read_text(url)
+        except httpx.TransportError:
+            continue  # restarting
+    return text
+
+
 async def test_run_serves_and_stops_on_sigint(tmp_path: Path) -> None:
     port = free_port()
     script = tmp_path / "app.py"
@@ -155,20 +176,7 @@ async def test_the_reloader_restarts_on_a_changed_file(tmp_path: Path) -> None:
         await wait_until_serving(url)
         assert await read_text(url) == "before"
         write_app(script, "after", port, reloader=True)
-        later = time.time() + 5
-        deadline = time.monotonic() + 20
-        text = "before"
-        while text != "after" and time.monotonic() < deadline:
-            # A newer modification time on every turn: on a busy machine the reloader
-            # may take its first look at the file only after the edit above.
-            later += 1
-            os.utime(script, (later, later))
-            await asyncio.sleep(0.2)
-            try:
-                text = await read_text(url)
-            except httpx.TransportError:
-                continue  # restarting
-        assert text == "after"
+        assert await served_after_edit(script, url, "after") == "after"
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
-import click
 from flask.sansio.app import App
 from flask.sansio.scaffold import setupmethod
 from werkzeug.datastructures import Authorization, Headers, ImmutableDict
@@ -26,8 +25,10 @@ from werkzeug.utils import cached_property
 from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .background import cancel_background_tasks, finish_background_tasks, start_background_task
+from .cli import AppGroup
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
+from .debug import traceback_response
 from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
@@ -51,6 +52,7 @@ from .signals import (
 from .templating import Environment, create_environment, update_template_context
 from .testing import (
     QuartClient,
+    QuartCliRunner,
     TestApp,
     make_test_body_with_headers,
     make_test_headers_path_and_query_string,
@@ -68,7 +70,7 @@ from .typing import (
     TeardownCallable,
     WhileServingCallable,
 )
-from .utils import is_async_callable, run_sync
+from .utils import is_async_callable, run_async, run_sync
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
 
 if TYPE_CHECKING:
@@ -109,9 +111,14 @@ class Quart(WebsocketScaffold, App):
     websocket_class = Websocket
     session_interface = SecureCookieSessionInterface()
     test_app_class = TestApp
+    test_cli_runner_class = QuartCliRunner  # type: ignore[assignment]
     test_client_class = QuartClient  # type: ignore[assignment]
     url_map_class = QuartMap
     url_rule_class = QuartRule  # type: ignore[assignment]
+    #: Read each request's body (parse it, if a form) before its hooks and view run, so
+    #: that code that cannot await finds it ready. ``quart.flask_patch`` sets it, for
+    #: Flask extensions and views that read ``flask.request.form`` or ``get_json()``.
+    _read_body_first = False
 
     default_config = ImmutableDict(
         {
@@ -176,7 +183,7 @@ class Quart(WebsocketScaffold, App):
             instance_relative_config,
             root_path,
         )
-        self.cli = click.Group(self.name)
+        self.cli = AppGroup(self.name)
         self.before_serving_funcs: list[Callable[[], Awaitable[None]]] = []
         self.after_serving_funcs: list[Callable[[], Awaitable[None]]] = []
         self.while_serving_gens: list[WhileServingCallable] = []
@@ -311,6 +318,30 @@ class Quart(WebsocketScaffold, App):
         """Run a sync callable in the thread pool when awaited (override to change how)."""
         return run_sync(func)
 
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` itself if it is sync, else a sync wrapper that runs it on the event
+        loop and waits for its result.
+
+        Flask extensions call it from sync code, which runs in a worker thread here (a
+        sync view, hook or decorator): Flask-Login's ``login_required`` calls
+        ``current_app.ensure_sync(view)(...)``, and the view may be async. Called on the
+        event loop's thread, the wrapper raises a RuntimeError (waiting there would
+        block the loop): await the function instead.
+
+        .. versionadded:: 0.20
+        """
+        if is_async_callable(func):
+            return self.async_to_sync(func)
+        return func
+
+    def async_to_sync(self, func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+        """A sync wrapper for an async callable (see ``ensure_sync``; override to change
+        how).
+
+        .. versionadded:: 0.20
+        """
+        return run_async(func)
+
     def _chain(self, kind: str, connection: BaseRequestWebsocket) -> tuple[AsyncCallable, ...]:
         """The hooks of one kind that apply to ``connection``'s endpoint (those of the app
         and of its blueprints), in calling order and in async form; built on first use per
@@ -410,6 +441,11 @@ class Quart(WebsocketScaffold, App):
         """A client that sends requests to this app through the ASGI interface."""
         return self.test_client_class(self, use_cookies=use_cookies, **kwargs)
 
+    def test_cli_runner(self, **kwargs: Any) -> QuartCliRunner:
+        """A click runner that invokes ``app.cli`` commands with this app loaded
+        (keyword arguments go to ``click.testing.CliRunner``)."""
+        return self.test_cli_runner_class(self, **kwargs)
+
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """The URL adapter for ``request``, or for building URLs without one (needs
         SERVER_NAME)."""
@@ -508,7 +544,15 @@ class Quart(WebsocketScaffold, App):
                 raise  # the client went away, or the server is stopping
             except Exception as unhandled:
                 error = unhandled
-                response = await self.handle_exception(unhandled)
+                caught_at = unhandled.__traceback__
+                try:
+                    response = await self.handle_exception(unhandled)
+                except Exception as propagated:
+                    if not self.debug or self.testing:
+                        raise
+                    if propagated is unhandled:  # as caught: the view's frames, not the re-raise's
+                        propagated.with_traceback(caught_at)
+                    response = await self._debug_response(propagated)
             if send_response is not None:
                 await send_response(response)
             if request.scope.get("_quart._preserve_context", False):
@@ -528,6 +572,8 @@ class Quart(WebsocketScaffold, App):
         try:
             if request_started.receivers:
                 await request_started.send_async(self)
+            if self._read_body_first:
+                await (request_context or request_ctx).request._read_ahead()
             result: Any = await self.preprocess_request(request_context)
             if result is None:
                 result = await self.dispatch_request(request_context)
@@ -797,6 +843,13 @@ class Quart(WebsocketScaffold, App):
             server_error = await self.ensure_async(handler)(server_error)
         return server_error
 
+    async def _debug_response(self, error: Exception) -> Response:
+        """An exception ``handle_exception`` propagated in debug mode (not testing):
+        logged, and answered with the traceback page for the developer to read. In
+        testing it goes on to the test instead, and without debug to the server."""
+        self.log_exception(_exc_info_of(error))
+        return await traceback_response(error)
+
     def log_exception(
         self,
         exc_info: tuple[type[BaseException], BaseException, TracebackType]
@@ -857,7 +910,15 @@ class Quart(WebsocketScaffold, App):
                 raise
             except Exception as unhandled:
                 error = unhandled
-                return await self.handle_websocket_exception(unhandled)
+                caught_at = unhandled.__traceback__
+                try:
+                    return await self.handle_websocket_exception(unhandled)
+                except Exception as propagated:
+                    if not self.debug or self.testing:
+                        raise
+                    if propagated is unhandled:  # as caught: the view's frames, not the re-raise's
+                        propagated.with_traceback(caught_at)
+                    return await self._debug_response(propagated)
         except BaseException as failure:
             error = failure
             raise

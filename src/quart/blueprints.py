@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
 from flask.sansio.blueprints import Blueprint as SansIOBlueprint
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
+from .cli import AppGroup
 from .scaffold import WebsocketScaffold
 from .typing import (
     AfterServingCallable,
@@ -42,7 +42,7 @@ class Blueprint(WebsocketScaffold, SansIOBlueprint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.cli = click.Group(self.name)
+        self.cli = AppGroup(self.name)
         self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
             list
         )

@@ -35,6 +35,7 @@ from .wrappers.response import ResponseBody
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response as SansIOResponse
 
+    from .app import Quart
     from .typing import FilePath
     from .wrappers import Response
 
@@ -239,14 +240,21 @@ async def _call_and_iterate(
 
 async def flash(message: str, category: str = "message") -> None:
     """Remember a message for the next page (``get_flashed_messages`` shows it)."""
+    app = _store_flash(message, category)
+    if message_flashed.receivers:
+        await message_flashed.send_async(app, message=message, category=category)
+
+
+def _store_flash(message: str, category: str) -> Quart:
+    """What ``flash`` does besides sending ``message_flashed`` (the part that sync code,
+    Flask's ``flash``, does the same way): the message goes into the session. Returns
+    the current app, the signal's sender."""
     from .globals import session
 
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if message_flashed.receivers:
-        await message_flashed.send_async(app, message=message, category=category)
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def get_flashed_messages(

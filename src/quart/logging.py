@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import Quart
 
-default_handler = logging.StreamHandler(sys.stderr)
+
+class _StderrHandler(logging.StreamHandler[Any]):
+    """A stream handler writing to whatever ``sys.stderr`` is when a record is
+    emitted, not the one there was at import: a test capturing output, or a program
+    that replaces ``sys.stderr``, sees the app's log lines."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
+#: The handler ``app.logger`` gets when logging is not configured: ``[time] LEVEL in
+#: module: message`` to stderr. Remove it to take over: ``app.logger.removeHandler(...)``.
+default_handler: logging.Handler = _StderrHandler()
 default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )

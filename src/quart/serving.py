@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,9 @@ from .utils import MustReloadError, observe_changes, restart
 if TYPE_CHECKING:
     from .app import Quart
 
-ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(D)s'
+#: One line per request, in the common log format (client, time, request line with its
+#: query string, status, body size) followed by the time taken in seconds.
+ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(m)s %(Uq)s HTTP/%(H)s" %(s)s %(b)s %(L)ss'
 
 
 def serve_app(
@@ -34,7 +37,7 @@ def serve_app(
     config.access_log_format = ACCESS_LOG_FORMAT
     config.accesslog = "-"
     config.errorlog = "-"
-    config.bind = [f"{host}:{port}"]
+    config.bind = [f"{_bracketed(host)}:{port}"]
     config.ca_certs = ca_certs
     config.certfile = certfile
     config.keyfile = keyfile
@@ -51,10 +54,25 @@ def run(
     ca_certs: str | None,
     certfile: str | None,
     keyfile: str | None,
+    *,
+    from_cli: bool = False,
 ) -> None:
-    """Serve ``app`` in the foreground until SIGINT or SIGTERM (see ``Quart.run``)."""
-    if "QUART_DEBUG" in os.environ:
-        app.debug = get_debug_flag()
+    """Serve ``app`` in the foreground until SIGINT or SIGTERM (see ``Quart.run``).
+
+    ``from_cli`` is for ``quart run``, which has set ``app.debug`` already. Otherwise
+    (``app.run()``) a call made while a ``quart`` command imports the app does nothing, so
+    that an ``app.run()`` outside a ``__main__`` guard cannot block the command.
+    """
+    if not from_cli:
+        if os.environ.get("QUART_RUN_FROM_CLI") == "true":
+            print(
+                " * Ignoring a call to 'app.run()': the 'quart' command is loading the app."
+                " Call 'app.run()' only under 'if __name__ == \"__main__\":'.",
+                file=sys.stderr,
+            )
+            return
+        if "QUART_DEBUG" in os.environ:
+            app.debug = get_debug_flag()
     if debug is not None:
         app.debug = debug
     if loop is None:
@@ -86,7 +104,7 @@ def run(
     print(f" * Serving Quart app '{app.name}'")
     print(f" * Debug mode: {bool(app.debug)}")
     print(" * Please use an ASGI server (e.g. hypercorn) directly in production")
-    print(f" * Running on {scheme}://{host}:{port} (CTRL + C to quit)")
+    print(f" * Running on {scheme}://{_bracketed(host)}:{port} (CTRL + C to quit)")
 
     server = serve_app(app, host, port, ca_certs, certfile, keyfile, stopped)
     tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
@@ -97,6 +115,9 @@ def run(
         loop.run_until_complete(asyncio.gather(*tasks))
     except MustReloadError:
         must_reload = True
+        # The shutdown event is set: let the server close its connections and run the
+        # lifespan shutdown, as on CTRL+C, rather than cancelling it halfway.
+        loop.run_until_complete(asyncio.wait(tasks[:1]))
     finally:
         try:
             _cancel_all_tasks(loop)
@@ -105,7 +126,14 @@ def run(
             asyncio.set_event_loop(None)
             loop.close()
     if must_reload and not stop_asked:  # CTRL+C while reloading means stop
+        sys.stdout.flush()  # the new process image would lose what is still buffered
+        sys.stderr.flush()
         restart()
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as it must be beside a port."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:

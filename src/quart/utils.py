@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import inspect
 import os
+import queue
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextvars import ContextVar, copy_context
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -46,7 +50,9 @@ def run_sync(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
     Blocking code in a view or hook must never stall the event loop. The call runs in a copy
     of the current context, so ``request``, ``g`` and friends work inside it. A generator
     result is turned into an async iterator whose steps also run in the pool, and a
-    coroutine result (a sync decorator around an async function) is awaited.
+    coroutine result (a sync decorator around an async function) is awaited. In a
+    coroutine that a pool thread waits for (``wait_for_coroutine``), the call runs in
+    that waiting thread instead.
     """
 
     @functools.wraps(func)
@@ -55,7 +61,12 @@ def run_sync(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
         call = functools.partial(func, *args, **kwargs)
         context = copy_context()
         context.run(_cv_loop.set, loop)
-        result = await loop.run_in_executor(None, context.run, call)
+        waiting = _cv_waiting.get(None)
+        lent = None if waiting is None else waiting.submit(functools.partial(context.run, call))
+        if lent is None:
+            result = await loop.run_in_executor(None, context.run, call)
+        else:
+            result = await asyncio.wrap_future(lent)
         if inspect.isgenerator(result):
             return run_sync_iterable(result)
         if inspect.iscoroutine(result):
@@ -63,6 +74,132 @@ def run_sync(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
         return result
 
     return wrapper
+
+
+def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """Wrap an async callable so that sync code can call it and get its result (see
+    ``wait_for_coroutine``): the reverse of ``run_sync``.
+
+    .. versionadded:: 0.20
+    """
+    what = getattr(func, "__qualname__", None) or repr(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return wait_for_coroutine(func(*args, **kwargs), f"await {what}(...)")
+
+    return wrapper
+
+
+def wait_for_coroutine(coroutine: Coroutine[Any, Any, T], instead: str) -> T:
+    """Run ``coroutine`` to its end from sync code and return its result.
+
+    Sync code in a thread ``run_sync`` started (a sync view or hook, or a Flask
+    extension's wrapper around an async view) hands it to the event loop that started
+    the thread and waits; it runs there in a copy of the thread's context, so
+    ``request`` and the other globals are the caller's. On the event loop's own thread
+    waiting would stop the loop for good, so that is a RuntimeError naming what to write
+    ``instead``. Where there is no event loop at all, one is run for the call.
+
+    .. versionadded:: 0.20
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coroutine.close()
+        raise RuntimeError(
+            "A coroutine cannot be waited for synchronously on the event loop's thread: it"
+            f" would block the loop forever. In async code, use `{instead}`; or run the"
+            " sync code in a worker thread (a sync view or hook runs in one)."
+        )
+    loop = _cv_loop.get(None)
+    if loop is None:
+        return asyncio.run(coroutine)
+    waiting = _WaitingThread()
+    context = copy_context()
+    context.run(_cv_waiting.set, waiting)
+    try:
+        # Scheduled from within ``context``, the coroutine runs in a copy of it.
+        future = context.run(asyncio.run_coroutine_threadsafe, coroutine, loop)
+    except BaseException:
+        coroutine.close()  # the loop is closed: nothing will run it
+        raise
+    return waiting.serve_until(future)
+
+
+class _WaitingThread:
+    """A thread blocked in ``wait_for_coroutine``, lent to the coroutine it waits for:
+    the sync calls that coroutine makes through ``run_sync`` run here, not in another
+    pool thread. Otherwise, once every pool thread waited so, those calls would wait
+    for a free thread for ever: a sync view rendering a template that has a sync context
+    processor (Flask-Login adds one) would hang the app under a few concurrent requests.
+    """
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[_LentCall | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._open = True
+
+    def submit(self, call: Callable[[], Any]) -> concurrent.futures.Future[Any] | None:
+        """Queue ``call`` to run in this thread; None once the thread stopped waiting."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if not self._open:
+                return None
+            self._calls.put((call, future))
+        return future
+
+    def serve_until(self, done: concurrent.futures.Future[T]) -> T:
+        """Run the calls queued here until ``done`` is, then return its result."""
+        done.add_done_callback(lambda _: self._calls.put(None))
+        while (lent := self._calls.get()) is not None:
+            _run_lent(lent)
+        with self._lock:
+            self._open = False
+        while not self._calls.empty():  # queued just before closing
+            lent = self._calls.get()
+            if lent is not None:
+                _run_lent(lent)
+        return done.result()
+
+
+_LentCall = tuple[Callable[[], Any], "concurrent.futures.Future[Any]"]
+
+#: The thread waiting for the coroutine this context runs in (see ``_WaitingThread``).
+_cv_waiting: ContextVar[_WaitingThread] = ContextVar("quart.waiting_thread")
+
+
+def _run_lent(lent: _LentCall) -> None:
+    call, future = lent
+    if not future.set_running_or_notify_cancel():
+        return  # whoever awaited it was cancelled first
+    try:
+        result = call()
+    except BaseException as error:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def finish_without_waiting(coroutine: Coroutine[Any, Any, T], instead: str) -> T:
+    """Run ``coroutine`` at once in the calling thread and context, for sync code on the
+    event loop's thread: work that needs no I/O (parsing a body already received,
+    loading a cookie session) completes without suspending. If it would have to wait,
+    it is closed (its ``finally`` blocks run) and a RuntimeError names what to write
+    ``instead``.
+
+    .. versionadded:: 0.20
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError(
+        f"This needs to wait for I/O, which sync code cannot do here. Use `{instead}`."
+    )
 
 
 def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
@@ -141,10 +278,10 @@ class MustReloadError(Exception):
     """A watched source file changed: the development server must restart."""
 
 
-def _watched_files() -> dict[str, float]:
+def _watched_files(extra_files: Iterable[str] = ()) -> dict[str, float]:
     mtimes: dict[str, float] = {}
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None)
+    filenames = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
+    for filename in [*filenames, *extra_files]:
         if not filename:
             continue
         try:
@@ -171,6 +308,19 @@ async def observe_changes(shutdown_event: asyncio.Event, interval: float = 1.0) 
             if last.get(filename, mtime) != mtime:
                 shutdown_event.set()
                 raise MustReloadError(filename)
+        last = current
+
+
+def wait_for_change(extra_files: Iterable[str] = (), interval: float = 1.0) -> str:
+    """Block until a file of a loaded module, or one of ``extra_files``, changes; its
+    name. For a reloader whose app failed to load: there is no server to stop."""
+    last = _watched_files(extra_files)
+    while True:
+        time.sleep(interval)
+        current = _watched_files(extra_files)
+        for filename, mtime in current.items():
+            if last.get(filename, mtime) != mtime:
+                return filename
         last = current
 
 

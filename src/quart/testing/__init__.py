@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .app import LifespanError, TestApp
+from .cli import QuartCliRunner
 from .client import QuartClient
 from .connections import (
     HTTPDisconnectError,
@@ -22,6 +23,7 @@ from .utils import (
 __all__ = [
     "HTTPDisconnectError",
     "LifespanError",
+    "QuartCliRunner",
     "QuartClient",
     "TestApp",
     "TestHTTPConnection",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
 from werkzeug.datastructures import CombinedMultiDict, Headers, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
+    HTTPException,
     RequestEntityTooLarge,
     RequestTimeout,
     UnsupportedMediaType,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..typing import ASGIReceiveCallable, Message, Scope
 
 _NO_JSON = object()
+_FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _Failure = Literal["too large", "late", "gone"]
 
 
@@ -223,6 +225,7 @@ class Request(BaseRequestWebsocket):
     _form: MultiDict[str, str] | None = None
     _files: MultiDict[str, FileStorage] | None = None
     _json: Any = _NO_JSON
+    _form_error: HTTPException | None = None
 
     def __init__(
         self,
@@ -384,6 +387,8 @@ class Request(BaseRequestWebsocket):
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
+        if self._form_error is not None:
+            raise self._form_error.with_traceback(None)
         parser = self.make_form_data_parser()
         chunks = self.body._iterate(one_deadline=True)  # the whole form within the timeout
         form, files = await parser.parse(
@@ -408,7 +413,11 @@ class Request(BaseRequestWebsocket):
         if not (force or self.is_json):
             return None
         body = self._body if self._body is not None else self.body
-        data = await body.read()
+        return self._json_from(await body.read(), silent, cache)
+
+    def _json_from(self, data: bytes, silent: bool, cache: bool) -> Any:
+        """The body ``data`` parsed as JSON, kept if ``cache``; invalid JSON is a 400
+        (None if ``silent``)."""
         try:
             result = loads(data)
         except ValueError as error:
@@ -418,6 +427,41 @@ class Request(BaseRequestWebsocket):
         if cache:
             self._json = result
         return result
+
+    async def _read_ahead(self) -> None:
+        """Receive the body now (parsing a form), for code that reads it without
+        awaiting: Flask extensions through ``quart.flask_patch`` (see
+        ``Quart._read_body_first``). A request without a body is left alone.
+
+        An HTTP error (413, 408, a malformed form) is kept and raised when the body or
+        form is read, as it would be without reading ahead, so that a view that ignores
+        the body answers as usual. A client that leaves ends the request at once.
+        """
+        if not self._has_body():
+            return
+        content_type = self._body_headers()[0]
+        is_form = (
+            content_type is not None
+            and "form" in content_type.lower()  # parsed only if it may be a form
+            and self.mimetype in _FORM_MIMETYPES
+        )
+        try:
+            if is_form:
+                await self._load_form_data()
+            else:
+                await self.body.read()
+        except HTTPException as error:
+            if is_form:  # a refused body stays refused by itself; a bad form must be kept
+                error.__context__ = error.__cause__ = None
+                self._form_error = error.with_traceback(None)
+
+    def _has_body(self) -> bool:
+        """Whether the request comes with a body: HTTP/1 says so in its headers (RFC
+        9112, 6.3); HTTP/2 and 3 may send one without Content-Length."""
+        _, length, transfer_encoding = self._body_headers()  # without building headers
+        if transfer_encoding is None and length is not None:
+            return self.content_length != 0  # an invalid length is left to the body to judge
+        return transfer_encoding is not None or self.http_version not in ("1.0", "1.1")
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
         """Called when the body is not valid JSON; raises the 400 the client gets."""
