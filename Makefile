@@ -3,12 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install chromium docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +21,23 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests examples benchmarks
 	$(PY) -m mypy
 
-# Install what the tests need, lint, type-check and run the whole suite.
-test: lint
+# The browser tests (tests/browser) drive the system's Chromium with Playwright: installed
+# here with apt when it is missing and we are root. Otherwise those tests skip, saying why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+			|| echo "Chromium could not be installed: the browser tests will skip."; \
+	else \
+		echo "Chromium is missing (as root: apt-get install chromium): the browser tests will skip."; \
+	fi
+
+# Build the documentation site (docs/, mkdocs.yml) into build/site; any warning fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
+
+# Install what the tests need, lint, type-check, build the docs and run the whole suite.
+test: lint chromium docs
 	$(PY) -m pytest
 
 clean:

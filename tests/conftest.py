@@ -1,10 +1,19 @@
-"""Shared fixtures for the test-client layer (tests/server/ has its own)."""
+"""Shared fixtures: ``app`` and ``client`` for the test-client layer, and ``serve``, which
+runs an app with hypercorn on 127.0.0.1 at a free port (``base_url = await serve(app)``)
+for the real-server layers (tests/server, tests/extensions, tests/browser)."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 
 from quart import Quart
+from server.serving import running_server
+
+ServeFn = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
@@ -17,3 +26,14 @@ def app() -> Quart:
 @pytest.fixture
 def client(app: Quart):
     return app.test_client()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[ServeFn]:
+    """``base_url = await serve(app, **hypercorn_config)``; stopped at teardown."""
+    async with AsyncExitStack() as stack:
+
+        async def _serve(app: Any, **config: Any) -> str:
+            return await stack.enter_async_context(running_server(app, **config))
+
+        yield _serve

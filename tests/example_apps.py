@@ -3,7 +3,9 @@ not packages, so they are loaded by path."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -26,3 +28,29 @@ def load_example(name: str) -> ModuleType:
     finally:
         del sys.modules[spec.name]
     return module
+
+
+# Reading the blog example's pages (examples/blog/templates).
+
+
+def csrf_in(text: str) -> str:
+    """The CSRF token of the first form on the page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert found is not None
+    return found.group(1)
+
+
+def flashes(text: str) -> list[str]:
+    """The flashed messages shown on the page."""
+    return [
+        html.unescape(m)
+        for m in re.findall(r'<p class="flash [^"]*" role="status">(.*?)</p>', text)
+    ]
+
+
+def post_titles(text: str) -> list[str]:
+    """The titles of the posts listed on the page, in order."""
+    return [
+        html.unescape(m)
+        for m in re.findall(r'<article class="post"[^>]*>.*?<h2>(.*?)</h2>', text, re.S)
+    ]

@@ -61,6 +61,18 @@ def test_abort_with_an_unknown_code_is_a_lookup_error():
         abort(799)
 
 
+async def test_redirect_is_the_apps_response_class(app):
+    class AppResponse(Response):
+        pass
+
+    app.response_class = AppResponse
+    async with app.app_context():
+        response = redirect("/elsewhere", 303)
+    assert type(response) is AppResponse
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/elsewhere"
+
+
 async def test_redirect_defaults_to_302(app, client):
     @app.route("/old")
     async def old():

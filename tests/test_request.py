@@ -265,6 +265,9 @@ async def test_invalid_json_is_a_400(app, client):
 
     response = await client.post("/", data="{broken", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
+    too_deep = "[" * 100_000 + "]" * 100_000  # deeper than the parser recurses
+    response = await client.post("/", data=too_deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
 
 
 async def test_json_with_a_non_json_content_type_is_none(app, client):

@@ -159,6 +159,9 @@ async def test_send_json_forms_and_invalid_json_leaving_the_connection_usable(
         await ws.send("{not json")
         reply = await ws.receive_json()
         assert reply["error"].startswith("The websocket message is not valid JSON")
+        await ws.send("[" * 100_000 + "]" * 100_000)  # deeper than the parser recurses
+        reply = await ws.receive_json()
+        assert reply["error"].startswith("The websocket message is not valid JSON")
         await ws.send_json({"still": "usable"})
         assert await ws.receive_json() == {"got": {"still": "usable"}}
 

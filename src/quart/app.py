@@ -21,6 +21,7 @@ from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServe
 from werkzeug.routing import BuildError, MapAdapter, RequestRedirect, RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import cached_property
+from werkzeug.utils import redirect as _redirect
 
 from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
@@ -1102,6 +1103,11 @@ class Quart(WebsocketScaffold, App):
         return serving.serve_app(self, host, port, ca_certs, certfile, keyfile, shutdown_trigger)
 
     # ------------------------------------------------------------ files
+
+    def redirect(self, location: str, code: int = 302) -> Response:  # type: ignore[override]
+        """A redirect to ``location``, as this app's ``response_class`` (what
+        ``quart.redirect`` returns, so a view typed ``-> Response`` may return it)."""
+        return _redirect(location, code, Response=self.response_class)  # type: ignore[arg-type,return-value]
 
     async def open_instance_resource(self, path: str, mode: str = "rb") -> Any:
         """Open a file relative to the app's instance folder, in a thread."""

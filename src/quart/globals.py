@@ -35,7 +35,7 @@ _no_websocket_msg = """\
 Working outside of websocket context.
 
 This needs an active websocket connection: it is only available while a websocket
-handler or hook runs, or inside `async with app.test_websocket_context(...)`."""
+handler or hook runs (in tests: `async with client.websocket("/path") as ws:`)."""
 
 _cv_app: ContextVar[AppContext] = ContextVar("quart.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("quart.request_ctx")

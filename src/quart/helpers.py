@@ -80,7 +80,7 @@ def abort(code: int | SansIOResponse, *args: Any, **kwargs: Any) -> NoReturn:
     werkzeug_abort(code, *args, **kwargs)
 
 
-def redirect(location: str, code: int = 302) -> SansIOResponse:
+def redirect(location: str, code: int = 302) -> Response:
     """A redirect response to ``location`` (302 unless ``code`` says otherwise)."""
     if current_app:
         return current_app.redirect(location, code=code)

@@ -1,8 +1,5 @@
-"""Fixtures that serve an app on 127.0.0.1 at a free port, stopped at teardown.
-
-``serve``: ``base_url = await serve(app)`` with hypercorn; talk to it with
-``httpx.AsyncClient``. ``serve_each``: the same, parametrised over hypercorn and uvicorn,
-for behaviour that must hold whichever server runs the app."""
+"""``serve_each``: like ``serve`` (tests/conftest.py), parametrised over hypercorn and
+uvicorn, for behaviour that must hold whichever server runs the app."""
 
 from __future__ import annotations
 
@@ -15,17 +12,6 @@ import pytest
 from .serving import running_server, running_uvicorn
 
 ServeFn = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[ServeFn]:
-    """``base_url = await serve(app, **hypercorn_config)``; stopped at teardown."""
-    async with AsyncExitStack() as stack:
-
-        async def _serve(app: Any, **config: Any) -> str:
-            return await stack.enter_async_context(running_server(app, **config))
-
-        yield _serve
 
 
 @pytest.fixture(params=["hypercorn", "uvicorn"])

@@ -165,7 +165,7 @@ class QuartClient:
         headers, path, query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string, auth, subdomain
         )
-        self._add_cookie_header(headers, scheme, path)
+        self._add_cookie_header(headers, path)
         scope = make_test_scope(
             "http",
             path,
@@ -198,7 +198,7 @@ class QuartClient:
         headers, path, query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string, auth, subdomain
         )
-        self._add_cookie_header(headers, scheme, path)
+        self._add_cookie_header(headers, path)
         scope = make_test_scope(
             "websocket",
             path,
@@ -216,7 +216,7 @@ class QuartClient:
 
     def set_cookie(
         self,
-        server_name: str,
+        server_name: str | None,
         key: str,
         value: str = "",
         max_age: int | None = None,
@@ -227,7 +227,12 @@ class QuartClient:
         httponly: bool = False,
         samesite: str | None = None,
     ) -> None:
-        """Put a cookie in the jar, as if ``server_name`` had set it."""
+        """Put a cookie in the jar, as if ``server_name`` had set it.
+
+        ``None`` stands for the host this client sends requests to (``SERVER_NAME`` or
+        ``localhost``): extensions such as Quart-Auth pass their configured cookie domain,
+        which is ``None`` unless set.
+        """
         if self.cookie_jar is None:
             raise RuntimeError("This client does not keep cookies (use_cookies=False).")
         header = dump_cookie(
@@ -242,11 +247,12 @@ class QuartClient:
             samesite=samesite,
         )
         headers = Headers([("Set-Cookie", header)])
-        request = U2Request(f"http://{server_name}{path}")
+        host = server_name or self.app.config["SERVER_NAME"] or "localhost"
+        request = U2Request(f"http://{host}{path}")
         self.cookie_jar.extract_cookies(_CookieResponse(headers), request)  # type: ignore[arg-type]
 
     def delete_cookie(
-        self, server_name: str, key: str, path: str = "/", domain: str | None = None
+        self, server_name: str | None, key: str, path: str = "/", domain: str | None = None
     ) -> None:
         """Remove a cookie from the jar."""
         self.set_cookie(server_name, key, expires=0, max_age=0, path=path, domain=domain)
@@ -273,7 +279,7 @@ class QuartClient:
         headers, path, _query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string
         )
-        self._add_cookie_header(headers, scheme, path)
+        self._add_cookie_header(headers, path)
         interface = self.app.session_interface
         ctx = self.app.test_request_context(
             path,
@@ -354,7 +360,7 @@ class QuartClient:
             headers[key] = value
         if body and "Content-Length" not in headers:
             headers["Content-Length"] = str(len(body))
-        self._add_cookie_header(headers, scheme, path)
+        self._add_cookie_header(headers, path)
         scope = make_test_scope(
             "http",
             path,
@@ -387,10 +393,13 @@ class QuartClient:
         http_scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
         return f"{http_scheme}://{host}{path}"
 
-    def _add_cookie_header(self, headers: Headers, scheme: str, path: str) -> None:
+    def _add_cookie_header(self, headers: Headers, path: str) -> None:
+        """Send the jar's cookies for this host and path. Secure cookies go whatever the
+        scheme, as with Flask's and Quart's test clients, so an app whose cookies are
+        Secure (Quart-Auth's are by default) can be tested over plain http."""
         if self.cookie_jar is None:
             return
-        request = U2Request(self._url(scheme, path))
+        request = U2Request(self._url("https", path))
         self.cookie_jar.add_cookie_header(request)
         cookie = request.get_header("Cookie")
         if cookie is not None:

@@ -420,7 +420,7 @@ class Request(BaseRequestWebsocket):
         (None if ``silent``)."""
         try:
             result = loads(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # too deeply nested is the client's fault
             if silent:
                 return None
             return self.on_json_loading_failed(error)

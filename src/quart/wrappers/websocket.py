@@ -80,7 +80,7 @@ class Websocket(BaseRequestWebsocket):
         data = await self.receive()
         try:
             return loads(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # too deeply nested is the client's fault
             raise BadRequest(f"The websocket message is not valid JSON: {error}") from error
 
     async def send_json(self, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,54 @@
+"""The chat example (examples/chat/app.py) in two browser pages: what one visitor says,
+the other sees."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from example_apps import load_example
+
+from .conftest import NewPageFn, ServeFn
+
+
+async def join(page: Page, base_url: str, name: str) -> None:
+    await page.goto(base_url)
+    await page.fill("#name", name)
+    await page.click("#join button")
+    await expect(page.locator("#say")).to_be_visible()
+
+
+async def test_a_message_from_one_page_appears_on_the_other(
+    serve: ServeFn, new_page: NewPageFn
+) -> None:
+    base_url = await serve(load_example("chat").app)
+    ann, bob = await new_page(), await new_page()
+    await join(ann, base_url, "ann")
+    await expect(ann.locator("#log")).to_contain_text("ann joined (1 here)")
+    await join(bob, base_url, "bob")
+    await expect(ann.locator("#log")).to_contain_text("bob joined (2 here)")
+
+    await bob.fill("#text", "hello ann")
+    await bob.press("#text", "Enter")
+    await expect(ann.locator("#log")).to_contain_text("bob: hello ann")
+    await expect(bob.locator("#log")).to_contain_text("bob: hello ann")
+    await expect(bob.locator("#text")).to_have_value("")
+
+    await ann.fill("#text", "hi bob")
+    await ann.click("#say button")
+    await expect(bob.locator("#log")).to_contain_text("ann: hi bob")
+
+    await bob.close()
+    await expect(ann.locator("#log")).to_contain_text("bob left (1 here)")
+
+
+async def test_markup_in_a_message_is_shown_as_text(serve: ServeFn, new_page: NewPageFn) -> None:
+    base_url = await serve(load_example("chat").app)
+    ann, bob = await new_page(), await new_page()
+    await join(ann, base_url, "ann")
+    await join(bob, base_url, "<i>bob</i>")
+    await bob.fill("#text", "<b>bold</b><img src=x onerror=alert(1)>")
+    await bob.press("#text", "Enter")
+    await expect(ann.locator("#log")).to_contain_text(
+        "<i>bob</i>: <b>bold</b><img src=x onerror=alert(1)>"
+    )
+    await expect(ann.locator("#log b, #log i, #log img")).to_have_count(0)
