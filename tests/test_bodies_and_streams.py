@@ -8,12 +8,12 @@ import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import quart
+from leftover_tasks import our_tasks
 from quart import Quart, Response, make_response, request, stream_with_context
 from quart.testing import HTTPDisconnectError
 
@@ -698,18 +698,6 @@ async def test_reading_again_after_the_client_left_raises_at_once(app: Quart) ->
 # ------------------------------------------------- streams and clients that leave mid-stream
 
 STREAM_TIMEOUT = 5.0
-QUART_DIR = str(Path(quart.__file__).parent)
-
-
-def our_tasks() -> list[asyncio.Task[Any]]:
-    """Unfinished tasks running code of the quart package."""
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done()
-        and getattr(task.get_coro(), "cr_code", None) is not None
-        and task.get_coro().cr_code.co_filename.startswith(QUART_DIR)  # type: ignore[union-attr]
-    ]
 
 
 @pytest.fixture

@@ -10,17 +10,16 @@ import gc
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import quart
+from leftover_tasks import our_tasks
 from quart import Quart, ServerSentEvent, make_sse_response, request
 from quart.testing import HTTPDisconnectError
 
 TIMEOUT = 5.0
-QUART_DIR = str(Path(quart.__file__).parent)
 
 
 def parse(stream: bytes) -> tuple[list[dict[str, Any]], list[str], int | None]:
@@ -54,17 +53,6 @@ def parse(stream: bytes) -> tuple[list[dict[str, Any]], list[str], int | None]:
         elif name == "retry" and value.isdigit():
             retry = int(value)
     return events, comments, retry
-
-
-def our_tasks() -> list[asyncio.Task[Any]]:
-    """Unfinished tasks running code of the quart package."""
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done()
-        and getattr(task.get_coro(), "cr_code", None) is not None
-        and task.get_coro().cr_code.co_filename.startswith(QUART_DIR)  # type: ignore[union-attr]
-    ]
 
 
 @pytest.fixture(autouse=True)

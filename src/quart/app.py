@@ -545,15 +545,7 @@ class Quart(WebsocketScaffold, App):
                 raise  # the client went away, or the server is stopping
             except Exception as unhandled:
                 error = unhandled
-                caught_at = unhandled.__traceback__
-                try:
-                    response = await self.handle_exception(unhandled)
-                except Exception as propagated:
-                    if not self.debug or self.testing:
-                        raise
-                    if propagated is unhandled:  # as caught: the view's frames, not the re-raise's
-                        propagated.with_traceback(caught_at)
-                    response = await self._debug_response(propagated)
+                response = await self._answer_unhandled(unhandled, self.handle_exception)
             if send_response is not None:
                 await send_response(response)
             if request.scope.get("_quart._preserve_context", False):
@@ -844,12 +836,23 @@ class Quart(WebsocketScaffold, App):
             server_error = await self.ensure_async(handler)(server_error)
         return server_error
 
-    async def _debug_response(self, error: Exception) -> Response:
-        """An exception ``handle_exception`` propagated in debug mode (not testing):
-        logged, and answered with the traceback page for the developer to read. In
-        testing it goes on to the test instead, and without debug to the server."""
-        self.log_exception(_exc_info_of(error))
-        return await traceback_response(error)
+    async def _answer_unhandled(
+        self, error: Exception, handle: Callable[[Exception], Awaitable[T]]
+    ) -> T | Response:
+        """``handle(error)`` (``handle_exception`` or ``handle_websocket_exception``); what
+        it propagates becomes, in debug mode (not testing), a logged traceback page for the
+        developer to read. In testing it goes on to the test, and without debug to the
+        server."""
+        caught_at = error.__traceback__
+        try:
+            return await handle(error)
+        except Exception as propagated:
+            if not self.debug or self.testing:
+                raise
+            if propagated is error:  # as caught: the view's frames, not the re-raise's
+                propagated.with_traceback(caught_at)
+            self.log_exception(_exc_info_of(propagated))
+            return await traceback_response(propagated)
 
     def log_exception(
         self,
@@ -911,15 +914,7 @@ class Quart(WebsocketScaffold, App):
                 raise
             except Exception as unhandled:
                 error = unhandled
-                caught_at = unhandled.__traceback__
-                try:
-                    return await self.handle_websocket_exception(unhandled)
-                except Exception as propagated:
-                    if not self.debug or self.testing:
-                        raise
-                    if propagated is unhandled:  # as caught: the view's frames, not the re-raise's
-                        propagated.with_traceback(caught_at)
-                    return await self._debug_response(propagated)
+                return await self._answer_unhandled(unhandled, self.handle_websocket_exception)
         except BaseException as failure:
             error = failure
             raise

@@ -29,6 +29,8 @@ class FormDataParser:
     """Parses ``application/x-www-form-urlencoded`` and ``multipart/form-data`` bodies."""
 
     file_storage_class = FileStorage
+    #: The mimetypes ``parse`` reads; any other body gives empty results.
+    mimetypes = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
     def __init__(
         self,

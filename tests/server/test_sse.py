@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-import quart
+from leftover_tasks import our_tasks
 from quart import Quart, ServerSentEvent, make_sse_response, request
 
 TIMEOUT = 10.0
-QUART_DIR = str(Path(quart.__file__).parent)
-
-
-def our_tasks() -> list[asyncio.Task[Any]]:
-    """Unfinished tasks running code of the quart package."""
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done()
-        and getattr(task.get_coro(), "cr_code", None) is not None
-        and task.get_coro().cr_code.co_filename.startswith(QUART_DIR)  # type: ignore[union-attr]
-    ]
 
 
 async def read_event(lines: AsyncIterator[str]) -> list[str]:

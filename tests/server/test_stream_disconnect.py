@@ -13,7 +13,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import h2.config
@@ -22,24 +21,12 @@ import h2.events
 import httpx
 import pytest
 
-import quart
+from leftover_tasks import our_tasks
 from quart import Quart, make_sse_response, request, stream_template_string
 
 from .serving import running_server
 
 TIMEOUT = 10.0
-QUART_DIR = str(Path(quart.__file__).parent)
-
-
-def our_tasks() -> list[asyncio.Task[Any]]:
-    """Unfinished tasks running code of the quart package."""
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done()
-        and getattr(task.get_coro(), "cr_code", None) is not None
-        and task.get_coro().cr_code.co_filename.startswith(QUART_DIR)  # type: ignore[union-attr]
-    ]
 
 
 class Watched:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ..typing import ASGIReceiveCallable, Message, Scope
 
 _NO_JSON = object()
-_FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _Failure = Literal["too large", "late", "gone"]
 
 
@@ -439,12 +438,7 @@ class Request(BaseRequestWebsocket):
         """
         if not self._has_body():
             return
-        content_type = self._body_headers()[0]
-        is_form = (
-            content_type is not None
-            and "form" in content_type.lower()  # parsed only if it may be a form
-            and self.mimetype in _FORM_MIMETYPES
-        )
+        is_form = self.mimetype in self.form_data_parser_class.mimetypes
         try:
             if is_form:
                 await self._load_form_data()
