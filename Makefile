@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(PY) examples/hello/app.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff check src tests tools examples benchmarks
 	$(PY) -m mypy
 
 # The browser tests (tests/browser) drive the system's Chromium with Playwright: installed

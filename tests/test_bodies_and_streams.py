@@ -1166,8 +1166,13 @@ async def test_only_a_streamed_response_starts_a_task(app: Quart) -> None:
     async def most_tasks_while_sending(path: str) -> int:
         seen: list[int] = []
 
+        body = [{"type": "http.request", "body": b"", "more_body": False}]
+
         async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
+            if body:
+                return body.pop()
+            await asyncio.Event().wait()  # as a server does until the client leaves
+            raise AssertionError("unreachable")
 
         async def send(message: dict[str, Any]) -> None:
             seen.append(len(our_tasks()))

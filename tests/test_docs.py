@@ -196,7 +196,10 @@ async def test_requests_and_responses(tmp_path: Path) -> None:
     assert await response.get_json() == {"name": "ann", "tags": ["x"]}
     assert (await client.post("/form", form={"tag": "x"})).status_code == 400
 
-    upload = FileStorage(io.BytesIO(b"hello"), filename="../my notes.txt")
+    # (the test client, as Quart's, sends a part's Content-Type only when given)
+    upload = FileStorage(
+        io.BytesIO(b"hello"), filename="../my notes.txt", content_type="text/plain"
+    )
     response = await client.post("/upload", files={"document": upload})
     assert response.status_code == 201
     assert await response.get_json() == {"saved": "my_notes.txt", "type": "text/plain"}

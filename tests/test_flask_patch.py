@@ -345,7 +345,7 @@ async def test_unread_body_on_the_event_loop_says_to_await(flask_patch: None) ->
     app = Flask(__name__, static_folder=None)
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     async with app.test_request_context("/", method="POST"):
-        quart.request.body = quart.request.body_class(messages.get, 4, None, 5)
+        quart.request.body = quart.request.body_class(4, None, receive=messages.get, timeout=5)
         with pytest.raises(RuntimeError, match=r"await request\.get_data\(\)"):
             request.get_data()
         messages.put_nowait({"type": "http.request", "body": b"data", "more_body": False})

@@ -209,6 +209,10 @@ async def test_strict_slashes_redirects_with_308(app, client):
     response = await client.get("/folder")
     assert response.status_code == 308
     assert response.headers["Location"].endswith("/folder/")
+    # The page a browser shows if it does not follow, as in Quart and Flask.
+    page = await response.get_data(as_text=True)
+    assert "Redirecting..." in page
+    assert 'href="http://localhost/folder/"' in page
     assert await (await client.get("/folder/")).get_data(as_text=True) == "folder"
 
 

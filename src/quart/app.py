@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from inspect import isasyncgen, isgenerator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from flask.sansio.app import App
@@ -68,7 +68,12 @@ from .typing import (
     BeforeWebsocketCallable,
     HeadersValue,
     ResponseReturnValue,
+    ShellContextProcessorCallable,
     TeardownCallable,
+    TemplateFilterCallable,
+    TemplateGlobalCallable,
+    TemplateTestCallable,
+    WebsocketCallable,
     WhileServingCallable,
 )
 from .utils import is_async_callable, run_async, run_sync
@@ -79,7 +84,27 @@ if TYPE_CHECKING:
 
     from .typing import Scope
 
+# Quart's module has this name: asyncio's, or inspect's from Python 3.14 (which deprecated
+# asyncio's).
+if sys.version_info >= (3, 14):  # pragma: no cover - not the Python tests run on
+    from inspect import iscoroutinefunction as iscoroutinefunction
+else:
+    from asyncio import iscoroutinefunction as iscoroutinefunction
+
 T = TypeVar("T")
+P = ParamSpec("P")
+#: What hook and handler registries are keyed by: None for the app, else a blueprint name.
+AppOrBlueprintKey = str | None
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
+T_before_websocket = TypeVar("T_before_websocket", bound=BeforeWebsocketCallable)
+T_shell_context_processor = TypeVar(
+    "T_shell_context_processor", bound=ShellContextProcessorCallable
+)
+T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
+T_template_filter = TypeVar("T_template_filter", bound=TemplateFilterCallable)
+T_template_global = TypeVar("T_template_global", bound=TemplateGlobalCallable)
+T_template_test = TypeVar("T_template_test", bound=TemplateTestCallable)
+T_websocket = TypeVar("T_websocket", bound=WebsocketCallable)
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 AsyncCallable = Callable[..., Awaitable[Any]]
 T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
@@ -105,6 +130,9 @@ class Quart(WebsocketScaffold, App):
     asgi_lifespan_class = ASGILifespan
     asgi_websocket_class = ASGIWebsocketConnection
     config_class = Config
+    #: The event class of ``shutdown_event``, and the lock class the app hands out.
+    event_class = asyncio.Event
+    lock_class = asyncio.Lock
     jinja_environment = Environment
     json_provider_class = DefaultJSONProvider
     request_class = Request
@@ -120,6 +148,9 @@ class Quart(WebsocketScaffold, App):
     #: that code that cannot await finds it ready. ``quart.flask_patch`` sets it, for
     #: Flask extensions and views that read ``flask.request.form`` or ``get_json()``.
     _read_body_first = False
+    #: Set when the app starts shutting down (made at startup, an ``event_class``), so
+    #: that long-running background tasks know to stop: ``await app.shutdown_event.wait()``.
+    shutdown_event: asyncio.Event
 
     default_config = ImmutableDict(
         {
@@ -219,7 +250,9 @@ class Quart(WebsocketScaffold, App):
     # ----------------------------------------------------------------- set-up
 
     def _check_setup_finished(self, f_name: str) -> None:
-        super()._check_setup_finished(f_name)
+        """Every set-up method calls this first. As in Quart (unlike Flask), routes, hooks,
+        handlers and blueprints may be added while the app serves: forget everything
+        computed from the set-up so far, so that the next request sees the change."""
         self._hook_chains.clear()
         self._kinds_without_hooks.clear()
         self._async_views.clear()
@@ -255,36 +288,28 @@ class Quart(WebsocketScaffold, App):
         endpoint: str | None = None,
         view_func: Callable[..., Any] | None = None,
         provide_automatic_options: bool | None = None,
-        *,
-        methods: Any = None,
-        defaults: dict[str, Any] | None = None,
-        host: str | None = None,
-        subdomain: str | None = None,
-        is_websocket: bool = False,
-        strict_slashes: bool | None = None,
-        merge_slashes: bool | None = None,
         **options: Any,
     ) -> None:
-        """Connect a URL rule to a view (or a websocket handler with ``is_websocket``)."""
+        """Connect a URL rule to a view (or a websocket handler with ``is_websocket``).
+
+        ``options`` are Flask's and werkzeug's rule options: ``methods``, ``defaults``,
+        ``host``, ``subdomain``, ``strict_slashes``, ``merge_slashes``, ``redirect_to``...
+        """
+        is_websocket = bool(options.pop("is_websocket", False))
         if options.pop("websocket", False):
             is_websocket = True
         if is_websocket:
+            methods = options.get("methods")
             if methods is not None and set(methods) - {"GET"}:
                 raise ValueError("Websocket routes accept only the GET method.")
-            methods = {"GET"}
+            options["methods"] = {"GET"}
             provide_automatic_options = False
         super().add_url_rule(
             rule,
             endpoint,
             view_func,
             provide_automatic_options=provide_automatic_options,
-            methods=methods,
-            defaults=defaults,
-            host=host,
-            subdomain=subdomain,
             websocket=is_websocket,
-            strict_slashes=strict_slashes,
-            merge_slashes=merge_slashes,
             **options,
         )
 
@@ -453,12 +478,13 @@ class Quart(WebsocketScaffold, App):
         if request is not None:
             if self.config["TRUSTED_HOSTS"] is not None:
                 request.trusted_hosts = self.config["TRUSTED_HOSTS"]
+            # As in Quart: unless a default subdomain is fixed (and subdomain matching is
+            # off), the subdomain is what the host has in front of SERVER_NAME, so that
+            # subdomain rules match with SERVER_NAME alone.
             subdomain = None
-            server_name = self.config["SERVER_NAME"]
-            if self.url_map.host_matching:
-                server_name = None
-            elif not self.subdomain_matching:
-                subdomain = self.url_map.default_subdomain or ""
+            if not self.subdomain_matching:
+                subdomain = self.url_map.default_subdomain or None
+            server_name = None if self.url_map.host_matching else self.config["SERVER_NAME"]
             return self.url_map.bind_to_request(request, subdomain, server_name)  # type: ignore[attr-defined,no-any-return]
         if self.config["SERVER_NAME"] is not None:
             scheme = "https" if self.config["PREFER_SECURE_URLS"] else "http"
@@ -546,6 +572,7 @@ class Quart(WebsocketScaffold, App):
             except Exception as unhandled:
                 error = unhandled
                 response = await self._answer_unhandled(unhandled, self.handle_exception)
+            response = self._sendable(response)
             if send_response is not None:
                 await send_response(response)
             if request.scope.get("_quart._preserve_context", False):
@@ -675,8 +702,13 @@ class Quart(WebsocketScaffold, App):
             for hook in self._chain(kind, ctx._connection):
                 response = await hook(response)
         session = ctx._session_to_save()
-        if session is not None and not self.session_interface.is_null_session(session):
-            await self.session_interface.save_session(self, session, response)
+        if session is not None:
+            interface = self.session_interface
+            if not interface.is_null_session(session):
+                save: Callable[..., Awaitable[Any]] = interface.save_session  # the instance's
+                if getattr(save, "__func__", None) is not _STOCK_SAVE:
+                    save = self.ensure_async(save)  # any interface's, sync or async
+                await save(self, session, response)
         return response
 
     async def make_response(self, result: Any) -> Response:
@@ -711,19 +743,19 @@ class Quart(WebsocketScaffold, App):
                 " generator, or a tuple."
             )
 
-        response: Response
+        response: Any
         if isinstance(value, (str, bytes, bytearray)):
             response = self.response_class(value)
-        elif isinstance(value, Response):
-            response = value  # ours, or a subclass other than response_class: sendable as is
+        elif isinstance(value, SansIOResponse):
+            # The very object, as in Quart (a werkzeug response included: it is turned
+            # into one of ours only when sent, after the after_request hooks saw it).
+            response = value
         elif isgenerator(value) or isasyncgen(value):
             response = self.response_class(value)
         elif isinstance(value, (dict, list)):
-            response = self.json.response(value)  # type: ignore[assignment]
+            response = self.json.response(value)
         elif isinstance(value, HTTPException):
             response = self._response_from_http_exception(value)
-        elif isinstance(value, SansIOResponse):
-            response = self._copy_response(value)
         elif _is_stream(value):
             response = self.response_class(value)
         else:
@@ -740,7 +772,7 @@ class Quart(WebsocketScaffold, App):
                 response.status_code = int(status)
         if headers:
             response.headers.update(headers)
-        return response
+        return response  # type: ignore[no-any-return]
 
     def _current_endpoint(self) -> str | None:
         ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
@@ -749,25 +781,28 @@ class Quart(WebsocketScaffold, App):
     def _response_from_http_exception(self, error: HTTPException) -> Response:
         """The response an HTTP error stands for, built as our response class."""
         if error.response is not None:
-            if isinstance(error.response, self.response_class):
-                return error.response
-            return self._copy_response(error.response)
+            return error.response  # type: ignore[return-value]  # sent as ours (see _sendable)
         if isinstance(error, RequestRedirect):
-            response = self.response_class("", error.code)
-            response.headers["Location"] = error.new_url
-            return response
+            return self.redirect(error.new_url, error.code)
         response = self.response_class(_error_page(error), error.code)
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # the page is HTML, as the response says
                 response.headers.add(name, value)
         return response
 
-    def _copy_response(self, response: SansIOResponse) -> Response:
-        """Our response with the status, headers and body of a werkzeug response (a WSGI
-        response has its body in memory; a sans-IO one has none)."""
-        get_data = getattr(response, "get_data", None)
-        data = get_data() if get_data is not None else b""
-        return self.response_class(data, response.status, Headers(response.headers))
+    def _sendable(self, response: Response) -> Response:
+        """``response`` if it is ours, else one of ours with the status, headers and
+        body of the werkzeug response a view or handler returned (a WSGI response's body
+        is in memory or an iterable; a sans-IO one has none)."""
+        if isinstance(response, Response):
+            return response
+        other: Any = response
+        body: Any = b""
+        if getattr(other, "is_streamed", False):
+            body = other.iter_encoded()
+        elif hasattr(other, "get_data"):
+            body = other.get_data()
+        return self.response_class(body, other.status, Headers(other.headers))
 
     # --------------------------------------------------------------- errors
 
@@ -856,13 +891,13 @@ class Quart(WebsocketScaffold, App):
 
     def log_exception(
         self,
-        exc_info: tuple[type[BaseException], BaseException, TracebackType]
-        | tuple[None, None, None],
+        exception_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
     ) -> None:
-        """Log an unhandled exception with the request it happened in."""
+        """Log an unhandled exception (``sys.exc_info()``) with the request or websocket
+        it happened in."""
         ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
         where = "" if ctx is None else f" on {ctx._connection.method} {ctx._connection.path}"
-        self.logger.error(f"Exception{where}", exc_info=exc_info)
+        self.logger.error(f"Exception{where}", exc_info=exception_info)
 
     # ------------------------------------------------------------- teardown
 
@@ -909,12 +944,13 @@ class Quart(WebsocketScaffold, App):
         error: BaseException | None = None  # what teardown functions are given
         try:
             try:
-                return await self.full_dispatch_websocket(ctx)
+                response = await self.full_dispatch_websocket(ctx)
             except asyncio.CancelledError:
                 raise
             except Exception as unhandled:
                 error = unhandled
-                return await self._answer_unhandled(unhandled, self.handle_websocket_exception)
+                response = await self._answer_unhandled(unhandled, self.handle_websocket_exception)
+            return None if response is None else self._sendable(response)
         except BaseException as failure:
             error = failure
             raise
@@ -998,6 +1034,7 @@ class Quart(WebsocketScaffold, App):
 
     async def startup(self) -> None:
         """Run before_serving functions and the first half of while_serving generators."""
+        self.shutdown_event = self.event_class()
         try:
             async with self.app_context():
                 for func in self.before_serving_funcs:
@@ -1012,14 +1049,16 @@ class Quart(WebsocketScaffold, App):
             raise
 
     async def shutdown(self) -> None:
-        """Wait for background tasks (see ``finish_background_tasks``), then run
-        after_serving functions and the rest of while_serving generators, so tasks can
-        still use what those close; then wait for tasks that code added."""
+        """Set ``shutdown_event``, wait for background tasks (see
+        ``finish_background_tasks``), then run the rest of the while_serving generators
+        (last registered first) and the after_serving functions, as Quart does, so tasks
+        can still use what those close; then wait for tasks that code added."""
+        shutdown_event = getattr(self, "shutdown_event", None)
+        if shutdown_event is not None:
+            shutdown_event.set()
         try:
             await finish_background_tasks(self)
             async with self.app_context():
-                for func in self.after_serving_funcs:
-                    await func()
                 gens, self._serving_gens = self._serving_gens, []
                 for gen in reversed(gens):
                     try:
@@ -1031,6 +1070,8 @@ class Quart(WebsocketScaffold, App):
                         "A while_serving generator yielded more than once; it must yield"
                         " exactly once."
                     )
+                for func in self.after_serving_funcs:
+                    await func()
             await finish_background_tasks(self)
         except Exception as error:
             await self._serving_failed(error)
@@ -1118,6 +1159,8 @@ class Quart(WebsocketScaffold, App):
             context.update(processor())
         return context
 
+
+_STOCK_SAVE = SecureCookieSessionInterface.save_session
 
 _ERROR_PAGES: dict[tuple[type[HTTPException], str | None], str] = {}
 

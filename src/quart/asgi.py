@@ -13,7 +13,9 @@ import contextlib
 import contextvars
 import sys
 import traceback
+import warnings
 from collections import deque
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from werkzeug.datastructures import Headers
 
 from .exceptions import ConnectionClosed
 from .globals import _cv_app, _cv_request
+from .signals import websocket_received, websocket_sent
 from .utils import encode_headers
 from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody, ResponseBody
 
@@ -81,17 +84,35 @@ class ASGIHTTPConnection:
         self._receive: ASGIReceiveCallable | None = None
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        self._send = send
         self._receive = receive
-        request = self._create_request_from_scope(receive, send)
+        request = self._create_request_from_scope(send)
+        await self.handle_request(request, send)
+
+    async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
+        """Run the app for ``request`` and send its response with ``send``."""
+        self._send = send
         try:
             await self.app.handle_request(request, self.send_response)
         except ConnectionClosed:
             return  # the client went away while its body was awaited: nothing to answer
 
-    def _create_request_from_scope(
-        self, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> Request:
+    async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
+        """Push the request body from ``receive`` into ``request.body`` until the client
+        leaves. Our own ``__call__`` lets the body pull from ``receive`` instead, when it
+        is awaited; this is for a subclass that runs a reader of its own beside
+        ``handle_request`` (its ``_create_request_from_scope`` then makes a body that
+        waits to be pushed)."""
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                request.body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    request.body.set_complete()
+            elif kind == "http.disconnect":
+                return
+
+    def _create_request_from_scope(self, send: ASGISendCallable) -> Request:
         scope = self.scope
         path, root_path = _split_path(scope)
         config = self.app.config
@@ -110,8 +131,15 @@ class ASGIHTTPConnection:
             max_content_length=config["MAX_CONTENT_LENGTH"],
             body_timeout=config["BODY_TIMEOUT"],
             send_push_promise=push,
-            receive=self._receive_body,
+            # Without a receive channel of ours (a subclass reading for itself with
+            # handle_messages), the body waits to be pushed.
+            receive=None if self._receive is None else self._receive_body,
         )
+
+    async def _send_response(self, send: ASGISendCallable, response: Response) -> None:
+        """Send ``response`` with ``send`` (for subclasses that call it as Quart's)."""
+        self._send = send
+        await self.send_response(response)
 
     async def send_response(self, response: Response) -> None:
         """Send ``response``: a body in memory goes in one message, a stream chunk by
@@ -178,6 +206,13 @@ class ASGIHTTPConnection:
                             except OSError:
                                 self._client_left = True
                                 return
+                        if not is_file:
+                            # Servers return from send at once while their buffer has
+                            # room, so a generator that never awaits would hold the loop
+                            # for the whole stream: other clients would wait, and the
+                            # watcher would never see this one leave. (A file's chunks
+                            # are read in a thread, which lets the loop run.)
+                            await asyncio.sleep(0)
                 finally:
                     close = getattr(iterator, "aclose", None)
                     if close is not None:
@@ -340,6 +375,14 @@ class ASGIWebsocketConnection:
     request-reply protocol) never pays for the hand-over. Messages read ahead
     wait in a short inbox; when it is full the reader pauses, so a fast client meets the
     server's back-pressure rather than filling our memory.
+
+    Every ``send`` lets other work run unless the handler has waited for the client
+    since its previous one (see ``send_data``), so a handler that only sends never holds
+    the event loop.
+
+    ``handle_websocket``, ``handle_messages``, ``send_data``, ``accept_connection`` and
+    ``close_connection`` are the methods a subclass (``app.asgi_websocket_class``) may
+    override or call, with Quart's signatures.
     """
 
     inbox_size = 32
@@ -360,20 +403,28 @@ class ASGIWebsocketConnection:
         self._close_reason = ""
         self._inbox: deque[str | bytes] = deque()
         self._waiter: asyncio.Future[str | bytes] | None = None  # a receive() on the reader
+        self._waiter_task: asyncio.Task[Any] | None = None  # the task in that receive()
         self._room: asyncio.Future[None] | None = None  # the reader, waiting for inbox room
         self._reader: asyncio.Task[None] | None = None
         self._reader_start: asyncio.Handle | None = None
         self._receiving_directly = False
+        self._pushed = False  # a subclass reads with handle_messages: never read directly
+        self._waited = True  # the handler has waited for the client since its last send
         self._handling_task: asyncio.Task[Any] | None = None
         self._cancelled_handler = False
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         self._receive = receive
-        self._send = send
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        websocket = self._create_websocket_from_scope()
+        websocket = self._create_websocket_from_scope(send)
+        await self.handle_websocket(websocket, send)
+
+    async def handle_websocket(self, websocket: Websocket, send: ASGISendCallable) -> None:
+        """Run the app for ``websocket``, then close the connection, or refuse the
+        handshake with the response the app gave instead of accepting."""
+        self._send = send
         self._schedule_reader()  # until its first receive(), the handler counts as away
         try:
             response = await self.app.handle_websocket(websocket)
@@ -382,13 +433,22 @@ class ASGIWebsocketConnection:
         if self._closed:
             return
         if response is None:
-            await self._close(1000, "")
+            await self.close_connection(send, 1000, "")
         elif self._accepted:
-            await self._close(1011 if response.status_code >= 500 else 1008, "")
+            await self.close_connection(send, 1011 if response.status_code >= 500 else 1008, "")
         else:
             await self._send_denial(response)
 
-    def _create_websocket_from_scope(self) -> Websocket:
+    async def handle_messages(self, receive: ASGIReceiveCallable) -> None:
+        """Read the client's messages until it leaves, each to a pending ``receive()`` or
+        the inbox. Our own ``__call__`` reads lazily instead (see the class docstring);
+        this is for a subclass that runs a reader of its own beside ``handle_websocket``.
+        """
+        self._receive = receive
+        self._pushed = True
+        await self._read(until_handed_over=False)
+
+    def _create_websocket_from_scope(self, send: ASGISendCallable) -> Websocket:
         scope = self.scope
         path, root_path = _split_path(scope)
         return self.app.websocket_class(
@@ -400,9 +460,9 @@ class ASGIWebsocketConnection:
             scope.get("http_version", "1.1"),
             list(scope.get("subprotocols", [])),
             self._receive_data,
-            self._send_data,
-            self._accept,
-            self._close,
+            partial(self.send_data, send),
+            partial(self.accept_connection, send),
+            partial(self.close_connection, send),
             scope,
             handling=self._handling,
         )
@@ -412,6 +472,8 @@ class ASGIWebsocketConnection:
     def _schedule_reader(self) -> None:
         """The handler is away from ``receive()``: read for it if it stays away."""
         if self._reader is None and self._reader_start is None and not self._client_left:
+            if self._pushed:
+                return
             self._reader_start = asyncio.get_running_loop().call_later(
                 self.reader_delay, self._start_reader, context=contextvars.Context()
             )
@@ -434,26 +496,25 @@ class ASGIWebsocketConnection:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
 
-    async def _read(self) -> None:
-        """Read for the handler while it is away: into the inbox, or straight to a
-        ``receive()`` that came back meanwhile, after which the handler reads again."""
+    async def _read(self, until_handed_over: bool = True) -> None:
+        """Read for the handler: into the inbox, or straight to a ``receive()`` that
+        came back meanwhile (after which, ``until_handed_over``, the handler reads
+        again for itself)."""
         try:
             while True:
                 data = await self._next_message()
                 waiter = self._waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(data)
-                    return
+                    if until_handed_over:
+                        return
+                    continue
                 self._inbox.append(data)
                 if len(self._inbox) >= self.inbox_size:
                     self._room = asyncio.get_running_loop().create_future()
                     await self._room
-        except ConnectionClosed as closed:
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(closed)
-            elif self._handling_task is not None:
-                self._cancel_handler()
+        except ConnectionClosed:
+            pass  # _next_message told the handler
         finally:
             if self._reader is asyncio.current_task():
                 self._reader = None
@@ -466,12 +527,30 @@ class ASGIWebsocketConnection:
             kind = message["type"]
             if kind == "websocket.receive":
                 data = message.get("bytes")
-                return message.get("text") or "" if data is None else bytes(data)
+                received = message.get("text") or "" if data is None else bytes(data)
+                if websocket_received.receivers:
+                    await websocket_received.send_async(received)
+                return received
             if kind == "websocket.disconnect":
                 self._closed = self._client_left = True
                 self._close_code = message.get("code", 1005)
                 self._close_reason = message.get("reason") or ""
-                raise ConnectionClosed(self._close_code, self._close_reason)
+                closed = ConnectionClosed(self._close_code, self._close_reason)
+                self._tell_handler(closed)
+                raise closed
+
+    def _tell_handler(self, closed: ConnectionClosed) -> None:
+        """The client left: a ``receive()`` waiting on the reader raises ``closed``, and
+        the handler is cancelled unless it is the task that learns it from its own
+        ``receive()``. A handler that waits on something else while another task of its
+        own receives (the chat pattern) must end too, or it would wait for ever."""
+        learning = asyncio.current_task()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(closed)
+            learning = self._waiter_task
+        if self._handling_task is not None and self._handling_task is not learning:
+            self._cancel_handler()
 
     def _cancel_handler(self) -> None:
         assert self._handling_task is not None
@@ -490,7 +569,8 @@ class ASGIWebsocketConnection:
                 raise ConnectionClosed(self._close_code, self._close_reason)
             if self._waiter is not None or self._receiving_directly:
                 raise RuntimeError("Another task is already waiting to receive on this websocket.")
-            if self._reader is not None:
+            self._waited = True
+            if self._reader is not None or self._pushed:
                 return await self._receive_from_reader()
             self._receiving_directly = True
             try:
@@ -503,6 +583,7 @@ class ASGIWebsocketConnection:
     async def _receive_from_reader(self) -> str | bytes:
         waiter: asyncio.Future[str | bytes] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
+        self._waiter_task = asyncio.current_task()
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -511,7 +592,7 @@ class ASGIWebsocketConnection:
             self._raise_if_client_left()
             raise
         finally:
-            self._waiter = None
+            self._waiter = self._waiter_task = None
 
     def _raise_if_client_left(self) -> None:
         """Called when a call of ours was cancelled: if that was because the client left,
@@ -522,48 +603,73 @@ class ASGIWebsocketConnection:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send_data(self, data: str | bytes) -> None:
+    async def send_data(self, send: ASGISendCallable, data: str | bytes) -> None:
+        """Send one message.
+
+        Servers return from ``send`` at once while their buffer has room, so a handler
+        that sends in a loop without waiting for the client would hold the event loop:
+        other clients would wait, and the reader would never see this client leave.
+        Such a send first lets other work run; one that follows a ``receive()`` (an
+        echo) does not need to.
+        """
         if self._closed:
             raise ConnectionClosed(self._close_code, self._close_reason)
-        assert self._send is not None
         if isinstance(data, str):
             message: dict[str, Any] = {"type": "websocket.send", "text": data}
         else:
             message = {"type": "websocket.send", "bytes": bytes(data)}
         try:
-            await self._send(message)
+            if not self._waited:
+                await asyncio.sleep(0)
+                if self._closed:
+                    raise ConnectionClosed(self._close_code, self._close_reason)
+            self._waited = False
+            await send(message)
         except OSError as error:  # the server found the connection gone
             self._closed = True
             raise ConnectionClosed(self._close_code, self._close_reason) from error
         except asyncio.CancelledError:
             self._raise_if_client_left()
             raise
+        if websocket_sent.receivers:
+            await websocket_sent.send_async(data)
 
-    async def _accept(self, headers: Headers | None, subprotocol: str | None) -> None:
+    async def accept_connection(
+        self, send: ASGISendCallable, headers: Headers | None, subprotocol: str | None
+    ) -> None:
+        """Accept the handshake (once). Headers go with it where the server's ASGI
+        version (2.1 and later) allows them; otherwise they are dropped with a warning."""
         if self._accepted:
             return
         if self._closed:
             raise ConnectionClosed(self._close_code, self._close_reason)
-        assert self._send is not None
         message: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
         if headers:
-            message["headers"] = encode_headers(headers)
+            if _spec_version(self.scope) > (2, 0):
+                message["headers"] = encode_headers(headers)
+            else:
+                warnings.warn(
+                    "The ASGI server does not support headers on a websocket accept "
+                    "(ASGI spec_version 2.0): the headers are not sent.",
+                    stacklevel=2,
+                )
         self._accepted = True
         try:
-            await self._send(message)
+            await send(message)
         except asyncio.CancelledError:
             self._raise_if_client_left()
             raise
 
-    async def _close(self, code: int, reason: str = "") -> None:
+    async def close_connection(self, send: ASGISendCallable, code: int, reason: str) -> None:
+        """Close the connection (before accepting, this refuses it). Closing a
+        connection that is already closed, by us or by the client, does nothing."""
         if self._closed:
             return
-        assert self._send is not None
         self._closed = True
         self._close_code = code
         self._close_reason = reason
         with contextlib.suppress(OSError):  # the client left meanwhile: nothing to close
-            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            await send({"type": "websocket.close", "code": code, "reason": reason})
 
     def _handling(self) -> _Handling:
         return _Handling(self)
@@ -571,12 +677,13 @@ class ASGIWebsocketConnection:
     async def _send_denial(self, response: Response) -> None:
         """Refuse the handshake with ``response`` where the server can send one, else
         close: 1011 for a server error, 1008 (policy violation) for anything else."""
-        assert self._send is not None
+        send = self._send
+        assert send is not None
         if "websocket.http.response" not in self.scope.get("extensions", {}):
-            await self._close(1011 if response.status_code >= 500 else 1008, "")
+            await self.close_connection(send, 1011 if response.status_code >= 500 else 1008, "")
             return
         self._closed = True
-        await self._send(
+        await send(
             {
                 "type": "websocket.http.response.start",
                 "status": response.status_code,
@@ -584,7 +691,16 @@ class ASGIWebsocketConnection:
             }
         )
         data = await response.get_data()
-        await self._send({"type": "websocket.http.response.body", "body": data, "more_body": False})
+        await send({"type": "websocket.http.response.body", "body": data, "more_body": False})
+
+
+def _spec_version(scope: Scope) -> tuple[int, ...]:
+    """The ASGI spec version the server implements ("2.0" when it does not say)."""
+    raw = scope.get("asgi", {}).get("spec_version", "2.0")
+    try:
+        return tuple(int(part) for part in raw.split("."))
+    except ValueError:
+        return (2, 0)
 
 
 class _Handling:

@@ -343,26 +343,26 @@ def _call_in_app_context(app: Quart | None, call: Callable[[], Any]) -> Any:
 
 
 @overload
-def with_appcontext(f: F) -> F: ...
+def with_appcontext(fn: F) -> F: ...
 @overload
-def with_appcontext(f: None = None) -> Callable[[F], F]: ...
-def with_appcontext(f: F | None = None) -> F | Callable[[F], F]:
+def with_appcontext(fn: None = None) -> Callable[[F], F]: ...
+def with_appcontext(fn: F | None = None) -> F | Callable[[F], F]:
     """Run a click callback with the app's context pushed (the app loaded through the
     ``ScriptInfo``), unless an app context is already active.
 
     The callback may be ``async def``: it is run to completion in that context.
     ``@with_appcontext`` and ``@with_appcontext()`` both work.
     """
-    if f is None:
+    if fn is None:
         return with_appcontext
-    callback = f
+    callback = fn
 
     @click.pass_context
     def in_app_context(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
         app = None if _cv_app.get(None) is not None else ctx.ensure_object(ScriptInfo).load_app()
         return _call_in_app_context(app, functools.partial(ctx.invoke, callback, *args, **kwargs))
 
-    return functools.update_wrapper(in_app_context, f)
+    return functools.update_wrapper(in_app_context, fn)
 
 
 def _run_to_completion(f: F) -> F:
@@ -590,9 +590,9 @@ class QuartGroup(AppGroup):
             self.add_command(point.load(), point.name)
         self._plugins_loaded = True
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         self._load_plugin_commands()
-        command = super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, name)
         if command is not None:
             return command
         try:
@@ -600,7 +600,7 @@ class QuartGroup(AppGroup):
         except NoAppException as error:
             click.secho(f"Error: {error.format_message()}\n", err=True, fg="red")
             return None
-        return app.cli.get_command(ctx, cmd_name)
+        return app.cli.get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
@@ -687,7 +687,20 @@ def run_command(
             raise
         _wait_for_a_fix(error)
         return
-    serving.run(app, host, port, None, use_reloader, None, None, certfile, keyfile, from_cli=True)
+    # Through app.run(), with the arguments Quart's command gives it, so that an app class
+    # that overrides run() is honoured.
+    token = serving.cli_run.set(True)
+    try:
+        app.run(
+            debug=get_debug_flag() if info.set_debug_flag else None,
+            host=host,
+            port=port,
+            certfile=certfile,
+            keyfile=keyfile,
+            use_reloader=use_reloader,
+        )
+    finally:
+        serving.cli_run.reset(token)
 
 
 def _wait_for_a_fix(error: Exception) -> None:

@@ -88,10 +88,10 @@ class AppContext:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self.pop(exc_value)
 
 
 class _ConnectionContext:
@@ -116,6 +116,8 @@ class _ConnectionContext:
             self._bind()  # refuse an untrusted host before anything else happens
         self._after_functions: list[Callable[..., Any]] = []
         self._cv_tokens: list[tuple[Token[Any], AppContext | None]] = []
+        #: Set by ``auto_pop`` when it leaves the context pushed.
+        self.preserved = False
 
     def copy(self) -> Any:
         """A context for the same connection and session, to push in another task."""
@@ -184,8 +186,12 @@ class _ConnectionContext:
         """What the outcome of matching depends on (see ``QuartMap.match_request``)."""
         app = self.app
         connection = self._connection
-        if not (app.url_map.host_matching or app.subdomain_matching):
-            subdomain = app.url_map.default_subdomain or ""
+        url_map = app.url_map
+        if not (url_map.host_matching or app.subdomain_matching) and (
+            url_map.default_subdomain or not app.config["SERVER_NAME"]
+        ):
+            # The subdomain does not depend on the host (see Quart.create_url_adapter).
+            subdomain = url_map.default_subdomain or ""
             websocket = connection.scheme in ("ws", "wss")
             return (connection.path, connection.method, subdomain, websocket)
         adapter = self._bound_adapter()
@@ -217,12 +223,14 @@ class _ConnectionContext:
         self._cv_tokens.append((self._cv.set(self), app_ctx))
         if self._session is None:
             interface = self.app.session_interface
-            if _loads_on_first_use(type(interface)):  # type: ignore[arg-type]
+            if _loads_on_first_use(interface):
                 self._session_on_first_use = True
             else:
-                session = await interface.open_session(self.app, self._connection)
+                # Any object with the methods will do (a mock, a proxy); each may be sync.
+                ensure_async = self.app.ensure_async
+                session = await ensure_async(interface.open_session)(self.app, self._connection)
                 if session is None:
-                    session = await interface.make_null_session(self.app)
+                    session = await ensure_async(interface.make_null_session)(self.app)
                 self._session = session
         connection = self._connection
         if connection.url_rule is None and connection.routing_exception is None:
@@ -247,13 +255,24 @@ class _ConnectionContext:
     async def _teardown(self, exc: BaseException | None) -> None:
         raise NotImplementedError
 
+    async def auto_pop(self, exc: BaseException | None) -> None:
+        """Pop the context, unless it is to be preserved (``preserved`` is then set):
+        the test client asked for it (``async with client:``), or ``exc`` ended it and
+        ``PRESERVE_CONTEXT_ON_EXCEPTION`` is set. Leaving ``async with ctx:`` calls it."""
+        if self._connection.scope.get("_quart._preserve_context", False) or (
+            exc is not None and self.app.config["PRESERVE_CONTEXT_ON_EXCEPTION"]
+        ):
+            self.preserved = True
+        else:
+            await self.pop(exc)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self.auto_pop(exc_value)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._connection!r} of {self.app.name}>"
@@ -266,7 +285,11 @@ class RequestContext(_ConnectionContext):
 
     def __init__(self, app: Quart, request: Request, session: SessionMixin | None = None) -> None:
         super().__init__(app, request, session)
-        self.request = request
+
+    @property
+    def request(self) -> Request:
+        """The request this context is for."""
+        return self._connection  # type: ignore[return-value]
 
     @property
     def _after_request_functions(self) -> list[AfterRequestCallable]:
@@ -287,11 +310,13 @@ class WebsocketContext(_ConnectionContext):
 
     _cv = _cv_websocket
 
-    def __init__(
-        self, app: Quart, websocket: Websocket, session: SessionMixin | None = None
-    ) -> None:
-        super().__init__(app, websocket, session)
-        self.websocket = websocket
+    def __init__(self, app: Quart, request: Websocket, session: SessionMixin | None = None) -> None:
+        super().__init__(app, request, session)
+
+    @property
+    def websocket(self) -> Websocket:
+        """The websocket this context is for."""
+        return self._connection  # type: ignore[return-value]
 
     @property
     def _after_websocket_functions(self) -> list[AfterWebsocketCallable]:
@@ -313,16 +338,31 @@ def _detached(error: HTTPException) -> HTTPException:
     return error.with_traceback(None)
 
 
+_SESSION_METHODS = frozenset(
+    {"open_session", "make_null_session", "save_session", "should_set_cookie"}
+)
+
+
+def _loads_on_first_use(interface: Any) -> bool:
+    """Whether the session interface ``interface`` can open its sessions lazily: the
+    stock cookie sessions, whose loading needs no I/O, unless a subclass or the instance
+    itself changed how they are opened or saved (one that saves differently is given
+    every session, as in Flask). Any other object (a mock, a proxy forwarding through
+    ``__getattr__``) has its methods called, looked up on the instance."""
+    if not _stock_session_class(type(interface)):  # type: ignore[arg-type]
+        return False
+    own = getattr(interface, "__dict__", None)
+    return own is None or own.keys().isdisjoint(_SESSION_METHODS)
+
+
 @lru_cache(maxsize=64)
-def _loads_on_first_use(kind: Any) -> bool:
-    """Whether sessions of the interface class ``kind`` can be opened lazily: the stock
-    cookie sessions, whose loading needs no I/O, unless a subclass changed how they are
-    opened or saved (one that saves differently is given every session, as in Flask)."""
+def _stock_session_class(kind: type) -> bool:
     return (
-        kind.open_session is SecureCookieSessionInterface.open_session
-        and kind.make_null_session is SessionInterface.make_null_session
-        and kind.save_session is SecureCookieSessionInterface.save_session
-        and kind.should_set_cookie is SessionInterface.should_set_cookie
+        getattr(kind, "open_session", None) is SecureCookieSessionInterface.open_session
+        and getattr(kind, "make_null_session", None) is SessionInterface.make_null_session
+        and getattr(kind, "save_session", None) is SecureCookieSessionInterface.save_session
+        and getattr(kind, "should_set_cookie", None) is SessionInterface.should_set_cookie
+        and getattr(kind, "__getattribute__", None) is object.__getattribute__
     )
 
 

@@ -8,8 +8,8 @@ that breaks a limit gets 413; a malformed one gets 400 with the reason.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable
-from typing import IO, Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Generator
+from typing import IO, Any, NoReturn
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, MultiDict
@@ -21,33 +21,122 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from .datastructures import FileStorage
 
 StreamFactory = Callable[[int | None, str | None, str | None, int | None], IO[bytes]]
-_FEED_SIZE = 64 * 1024
 FormResult = tuple[MultiDict[str, str], MultiDict[str, FileStorage]]
+#: A parse function, as ``FormDataParser.parse_functions`` holds them: called with the
+#: parser, the body (iterate it with ``async for`` or ``await`` it whole), the mimetype,
+#: the content length and the mimetype's options.
+ParserFunc = Callable[
+    ["FormDataParser", Any, str, "int | None", dict[str, str]],
+    Awaitable[tuple[MultiDict[Any, Any], MultiDict[Any, Any]]],
+]
+_FEED_SIZE = 64 * 1024
+#: The charsets a form part may declare; any other is read as UTF-8 (as werkzeug does).
+_PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
+
+
+class _Chunks:
+    """A body given as chunks, usable both ways a parse function may read a body:
+    ``async for chunk in body`` or ``await body`` for all of it (like ``Body``)."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks.__aiter__()
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        return self._read().__await__()
+
+    async def _read(self) -> bytes:
+        data = bytearray()
+        async for chunk in self._chunks:
+            data.extend(chunk)
+        return bytes(data)
+
+
+async def _parse_urlencoded(
+    parser: FormDataParser,
+    body: AsyncIterable[bytes],
+    mimetype: str,
+    content_length: int | None,
+    options: dict[str, str],
+) -> FormResult:
+    data = bytearray()
+    async for chunk in body:
+        data.extend(chunk)
+        if parser.max_form_memory_size is not None and len(data) > parser.max_form_memory_size:
+            raise RequestEntityTooLarge("The form data is larger than the form memory limit.")
+    try:
+        items = parse_qsl(
+            data.decode("ascii", "werkzeug.url_quote"),
+            keep_blank_values=True,
+            errors="werkzeug.url_quote",
+            max_num_fields=parser.max_form_parts,
+        )
+    except ValueError as error:  # too many fields
+        raise RequestEntityTooLarge("The form has too many fields.") from error
+    return parser.cls(items), parser.cls()
+
+
+async def _parse_multipart(
+    parser: FormDataParser,
+    body: AsyncIterable[bytes],
+    mimetype: str,
+    content_length: int | None,
+    options: dict[str, str],
+) -> FormResult:
+    boundary = options.get("boundary", "").encode("ascii", "replace")
+    if not boundary:
+        raise BadRequest("The multipart/form-data body has no boundary parameter.")
+    multipart = MultiPartParser(
+        cls=parser.cls,
+        file_storage_cls=parser.file_storage_class,
+        max_content_length=parser.max_content_length,
+        max_form_memory_size=parser.max_form_memory_size,
+        max_form_parts=parser.max_form_parts,
+        stream_factory=parser.stream_factory,
+    )
+    return await multipart.parse(body, boundary, content_length)
 
 
 class FormDataParser:
-    """Parses ``application/x-www-form-urlencoded`` and ``multipart/form-data`` bodies."""
+    """Parses ``application/x-www-form-urlencoded`` and ``multipart/form-data`` bodies.
+
+    The function for each mimetype is looked up in ``parse_functions`` (through
+    ``get_parse_func``): a subclass adds or replaces entries to read other kinds of body.
+    """
 
     file_storage_class = FileStorage
-    #: The mimetypes ``parse`` reads; any other body gives empty results.
-    mimetypes = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+    #: The parse function for each mimetype. A ``ValueError`` from one gives empty results
+    #: when the parser is ``silent``; the built-in ones answer bad input with a 400 or 413.
+    parse_functions: dict[str, ParserFunc] = {
+        "multipart/form-data": _parse_multipart,
+        "application/x-www-form-urlencoded": _parse_urlencoded,
+        "application/x-url-encoded": _parse_urlencoded,
+    }
+    #: The mimetypes the built-in parse functions read.
+    mimetypes = frozenset(parse_functions)
 
     def __init__(
         self,
-        stream_factory: StreamFactory | None = None,
-        max_form_memory_size: int | None = None,
-        max_content_length: int | None = None,
-        cls: type[MultiDict[Any, Any]] = MultiDict,
-        silent: bool = True,
         *,
+        cls: type[MultiDict[Any, Any]] | None = MultiDict,
+        max_content_length: int | None = None,
+        max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
+        silent: bool = True,
+        stream_factory: StreamFactory = default_stream_factory,
     ) -> None:
-        self.stream_factory: StreamFactory = stream_factory or default_stream_factory
-        self.max_form_memory_size = max_form_memory_size
+        self.cls: type[MultiDict[Any, Any]] = MultiDict if cls is None else cls
         self.max_content_length = max_content_length
+        self.max_form_memory_size = max_form_memory_size
         self.max_form_parts = max_form_parts
-        self.cls = cls
         self.silent = silent
+        self.stream_factory: StreamFactory = stream_factory
+
+    def get_parse_func(self, mimetype: str, options: dict[str, str]) -> ParserFunc | None:
+        """The function that parses bodies of ``mimetype``, or None to give empty results."""
+        return self.parse_functions.get(mimetype)
 
     async def parse(
         self,
@@ -56,42 +145,79 @@ class FormDataParser:
         content_length: int | None,
         options: dict[str, str] | None = None,
     ) -> FormResult:
-        """Parse ``body`` by its mimetype; other mimetypes give empty results."""
+        """Parse ``body`` by its mimetype; a mimetype with no parse function gives empty
+        results."""
         if self.max_content_length is not None and (content_length or 0) > self.max_content_length:
             raise RequestEntityTooLarge()
-        if mimetype == "application/x-www-form-urlencoded":
-            return await self._parse_urlencoded(body)
-        if mimetype == "multipart/form-data":
-            return await self._parse_multipart(body, content_length, options or {})
+        if options is None:
+            options = {}
+        parse_func = self.get_parse_func(mimetype, options)
+        if parse_func is not None:
+            if not hasattr(body, "__await__"):
+                body = _Chunks(body)
+            try:
+                return await parse_func(self, body, mimetype, content_length, options)
+            except ValueError:
+                if not self.silent:
+                    raise
         return self.cls(), self.cls()
 
-    async def _parse_urlencoded(self, body: AsyncIterable[bytes]) -> FormResult:
-        data = bytearray()
-        async for chunk in body:
-            data.extend(chunk)
-            if self.max_form_memory_size is not None and len(data) > self.max_form_memory_size:
-                raise RequestEntityTooLarge("The form data is larger than the form memory limit.")
-        try:
-            items = parse_qsl(
-                data.decode("ascii", "werkzeug.url_quote"),
-                keep_blank_values=True,
-                errors="werkzeug.url_quote",
-                max_num_fields=self.max_form_parts,
-            )
-        except ValueError as error:  # too many fields
-            raise RequestEntityTooLarge("The form has too many fields.") from error
-        return self.cls(items), self.cls()
 
-    async def _parse_multipart(
-        self, body: AsyncIterable[bytes], content_length: int | None, options: dict[str, str]
+class MultiPartParser:
+    """Decodes a ``multipart/form-data`` body as it arrives, with werkzeug's sans-IO
+    decoder: fields into memory (up to ``max_form_memory_size`` each), files into the
+    streams ``stream_factory`` makes, at most ``max_form_parts`` parts."""
+
+    def __init__(
+        self,
+        *,
+        buffer_size: int = _FEED_SIZE,
+        cls: type[MultiDict[Any, Any]] = MultiDict,
+        file_storage_cls: type[FileStorage] = FileStorage,
+        max_content_length: int | None = None,
+        max_form_memory_size: int | None = None,
+        max_form_parts: int | None = None,
+        stream_factory: StreamFactory = default_stream_factory,
+    ) -> None:
+        self.buffer_size = buffer_size
+        self.cls = cls
+        self.file_storage_cls = file_storage_cls
+        self.max_content_length = max_content_length
+        self.max_form_memory_size = max_form_memory_size
+        self.max_form_parts = max_form_parts
+        self.stream_factory = stream_factory
+
+    def fail(self, message: str) -> NoReturn:
+        """Stop parsing: the body is malformed (answered with a 400)."""
+        raise ValueError(message)
+
+    def get_part_charset(self, headers: Headers) -> str:
+        """The charset of a field: the part's declared one if it is a safe one, else UTF-8."""
+        content_type = headers.get("content-type")
+        if content_type:
+            charset = parse_options_header(content_type)[1].get("charset", "").lower()
+            if charset in _PART_CHARSETS:
+                return charset
+        return "utf-8"
+
+    def start_file_streaming(self, event: File, total_content_length: int | None) -> IO[bytes]:
+        """The stream a file part is written into, made by ``stream_factory``."""
+        try:
+            content_length = int(event.headers["content-length"])
+        except (KeyError, ValueError):
+            content_length = 0
+        return self.stream_factory(
+            total_content_length, event.headers.get("content-type"), event.filename, content_length
+        )
+
+    async def parse(
+        self, body: AsyncIterable[bytes], boundary: bytes, content_length: int | None
     ) -> FormResult:
-        boundary = options.get("boundary", "").encode("ascii", "replace")
-        if not boundary:
-            raise BadRequest("The multipart/form-data body has no boundary parameter.")
+        """Parse the body's parts; a malformed body is a 400, one over a limit a 413."""
         decoder = MultipartDecoder(
             boundary, self.max_form_memory_size, max_parts=self.max_form_parts
         )
-        parser = _MultipartCollector(self, content_length)
+        collector = _MultipartCollector(self, content_length)
         try:
             async for chunk in body:
                 # Feed in slices that fit the decoder's buffer limit (the form memory
@@ -99,31 +225,31 @@ class FormDataParser:
                 # headers can exceed it.
                 position = 0
                 while position < len(chunk):
-                    size = _FEED_SIZE
+                    size = self.buffer_size
                     if self.max_form_memory_size is not None:
                         room = self.max_form_memory_size - len(decoder.buffer)
                         size = max(1, min(size, room))
                     decoder.receive_data(chunk[position : position + size])
                     position += size
-                    parser.drain(decoder)
+                    collector.drain(decoder)
             decoder.receive_data(None)
-            parser.drain(decoder)
+            collector.drain(decoder)
         except ValueError as error:
-            parser.close_files()
+            collector.close_files()
             raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
         except BaseException:
-            parser.close_files()
+            collector.close_files()
             raise
-        if not parser.finished:
-            parser.close_files()
+        if not collector.finished:
+            collector.close_files()
             raise BadRequest("The multipart/form-data body ended before its closing boundary.")
-        return self.cls(parser.fields), self.cls(parser.files)
+        return self.cls(collector.fields), self.cls(collector.files)
 
 
 class _MultipartCollector:
     """Turns decoder events into field values and file storages."""
 
-    def __init__(self, owner: FormDataParser, content_length: int | None) -> None:
+    def __init__(self, owner: MultiPartParser, content_length: int | None) -> None:
         self.owner = owner
         self.content_length = content_length
         self.fields: list[tuple[str, str]] = []
@@ -143,10 +269,7 @@ class _MultipartCollector:
                 return
             if isinstance(event, File):
                 self._part = event
-                content_type = event.headers.get("content-type")
-                self._stream = self.owner.stream_factory(
-                    self.content_length, content_type, event.filename, None
-                )
+                self._stream = self.owner.start_file_streaming(event, self.content_length)
             elif isinstance(event, Field):
                 self._part = event
                 self._value = bytearray()
@@ -170,28 +293,18 @@ class _MultipartCollector:
                     f"The form field {part.name!r} is larger than the form memory limit."
                 )
             if not event.more_data:
-                self.fields.append((part.name, self._decode(part.headers, bytes(self._value))))
+                charset = self.owner.get_part_charset(part.headers)
+                self.fields.append((part.name, bytes(self._value).decode(charset, "replace")))
 
     def _make_storage(self, part: File, stream: IO[bytes]) -> FileStorage:
         headers = Headers(part.headers)
-        return self.owner.file_storage_class(
+        return self.owner.file_storage_cls(
             stream,
             part.filename,
             part.name,
             headers=headers,
             content_type=headers.get("content-type"),
         )
-
-    @staticmethod
-    def _decode(headers: Headers, value: bytes) -> str:
-        charset = "utf-8"
-        content_type = headers.get("content-type")
-        if content_type:
-            charset = parse_options_header(content_type)[1].get("charset", "utf-8")
-        try:
-            return value.decode(charset, "replace")
-        except LookupError:  # an unknown charset name from the client
-            return value.decode("utf-8", "replace")
 
     def close_files(self) -> None:
         if self._stream is not None:

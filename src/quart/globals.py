@@ -69,15 +69,17 @@ g: _AppCtxGlobals = _ContextAttributeProxy(_cv_app, "g", _no_app_msg)  # type: i
 request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
     _cv_request, unbound_message=_no_req_msg
 )
+# The contexts' ``request`` and ``websocket`` are properties (as in Quart) over
+# ``_connection``: the proxies read the attribute itself, once per access.
 request: Request = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_request, "request", _no_req_msg
+    _cv_request, "_connection", _no_req_msg
 )
 
 websocket_ctx: WebsocketContext = LocalProxy(  # type: ignore[assignment]
     _cv_websocket, unbound_message=_no_websocket_msg
 )
 websocket: Websocket = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_websocket, "websocket", _no_websocket_msg
+    _cv_websocket, "_connection", _no_websocket_msg
 )
 
 

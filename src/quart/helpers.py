@@ -19,11 +19,14 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from io import BytesIO, TextIOBase
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 from zlib import adler32
 
-from werkzeug.exceptions import NotFound
+from flask.helpers import get_root_path as get_root_path  # Quart's module has it
+from flask.sansio.scaffold import find_package as _find_package
+from werkzeug.exceptions import NotFound, default_exceptions
 from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
@@ -41,6 +44,13 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: The mimetype of a file whose name says nothing of its type.
+DEFAULT_MIMETYPE = "application/octet-stream"
+
+#: Quart keeps this name of Flask's past; a property (compute on each access) is what
+#: it is there too.
+locked_cached_property = property
 
 __all__ = [
     "abort",
@@ -65,6 +75,13 @@ def get_debug_flag() -> bool:
     return bool(value) and value.lower() not in {"0", "false", "no"}
 
 
+def find_package(name: str) -> tuple[Path | None, Path]:
+    """The prefix a package is installed under (None if it is not installed, but found
+    on ``sys.path`` or in the working folder) and the folder it is imported from."""
+    prefix, package_path = _find_package(name)
+    return (None if prefix is None else Path(prefix)), Path(package_path)
+
+
 def get_load_dotenv(default: bool = True) -> bool:
     """Whether ``quart`` commands should load ``.env`` files (``QUART_SKIP_DOTENV``)."""
     value = os.environ.get("QUART_SKIP_DOTENV")
@@ -78,6 +95,11 @@ def abort(code: int | SansIOResponse, *args: Any, **kwargs: Any) -> NoReturn:
     if current_app:
         current_app.aborter(code, *args, **kwargs)
     werkzeug_abort(code, *args, **kwargs)
+
+
+#: The HTTP error class of each status code (``abort.mapping[404].description``), as
+#: werkzeug's ``abort`` has it.
+abort.mapping = default_exceptions  # type: ignore[attr-defined]
 
 
 def redirect(location: str, code: int = 302) -> Response:
@@ -129,18 +151,18 @@ async def make_push_promise(path: str) -> None:
 
 @overload
 def stream_with_context(
-    generator_or_function: Iterable[Any] | AsyncIterable[Any],
+    func: Iterable[Any] | AsyncIterable[Any],
 ) -> AsyncGenerator[Any, None]: ...
 
 
 @overload
 def stream_with_context(
-    generator_or_function: Callable[P, Any],
+    func: Callable[P, Any],
 ) -> Callable[P, AsyncGenerator[Any, None]]: ...
 
 
 def stream_with_context(
-    generator_or_function: Iterable[Any] | AsyncIterable[Any] | Callable[P, Any],
+    func: Iterable[Any] | AsyncIterable[Any] | Callable[P, Any],
 ) -> AsyncGenerator[Any, None] | Callable[P, AsyncGenerator[Any, None]]:
     """Keep the current request (or websocket) context around a streamed body, however
     late or wherever it runs: as a decorator on a generator function, or around a
@@ -153,13 +175,13 @@ def stream_with_context(
     if _cv_request.get(None) is None and _cv_websocket.get(None) is None:
         raise RuntimeError("stream_with_context can only be used while a request is handled.")
     captured = _current_contexts()
-    if isinstance(generator_or_function, (Iterable, AsyncIterable)):
-        return _in_contexts(captured, _iterate(generator_or_function))
-    func = generator_or_function
+    if isinstance(func, (Iterable, AsyncIterable)):
+        return _in_contexts(captured, _iterate(func))
+    function = func
 
-    @wraps(func)
+    @wraps(function)
     def generator(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, None]:
-        return _in_contexts(captured, _call_and_iterate(func, args, kwargs))
+        return _in_contexts(captured, _call_and_iterate(function, args, kwargs))
 
     return generator
 
@@ -288,7 +310,21 @@ async def get_template_attribute(template_name: str, attribute: str) -> Any:
     return getattr(module, attribute)
 
 
-async def send_from_directory(directory: FilePath, file_name: str, **kwargs: Any) -> Response:
+async def send_from_directory(
+    directory: FilePath,
+    file_name: str,
+    *,
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    attachment_filename: str | None = None,
+    add_etags: bool = True,
+    cache_timeout: int | None = None,
+    conditional: bool = True,
+    last_modified: datetime | None = None,
+    download_name: str | None = None,
+    etag: bool | str | None = None,
+    max_age: int | Callable[[str | None], int | None] | None = None,
+) -> Response:
     """Send ``file_name`` from inside ``directory`` (relative to the app's root path).
 
     The name usually comes from the URL, so anything that could reach outside the
@@ -301,17 +337,33 @@ async def send_from_directory(directory: FilePath, file_name: str, **kwargs: Any
     joined = safe_join(directory_path, os.fspath(file_name))
     if joined is None or not await run_sync(os.path.isfile)(joined):
         raise NotFound()
-    return await send_file(joined, **kwargs)
+    return await send_file(
+        joined,
+        mimetype,
+        as_attachment,
+        attachment_filename,
+        add_etags,
+        cache_timeout,
+        conditional,
+        last_modified,
+        download_name=download_name,
+        etag=etag,
+        max_age=max_age,
+    )
 
 
 async def send_file(
     filename_or_io: FilePath | BytesIO | IO[bytes],
     mimetype: str | None = None,
     as_attachment: bool = False,
-    download_name: str | None = None,
+    attachment_filename: str | None = None,
+    add_etags: bool = True,
+    cache_timeout: int | None = None,
     conditional: bool = True,
-    etag: bool | str = True,
     last_modified: datetime | int | float | None = None,
+    *,
+    download_name: str | None = None,
+    etag: bool | str | None = None,
     max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> Response:
     """A response with a file's content, read in chunks off the event loop.
@@ -325,7 +377,18 @@ async def send_file(
     it; ``max_age`` (seconds, or a function of the path) sets Cache-Control, by default
     ``get_send_file_max_age``. With ``conditional``, If-None-Match, If-Modified-Since and
     single byte ranges are answered (304, 206, 416).
+
+    Quart's names and Flask's are both accepted, with the same meaning:
+    ``attachment_filename`` is ``download_name``, ``add_etags`` is ``etag`` and
+    ``cache_timeout`` is ``max_age``. (Unlike Quart's, ``conditional`` is on by default,
+    as in Flask: see docs/differences.md.)
     """
+    download_name = _one_of(
+        "download_name", download_name, "attachment_filename", attachment_filename
+    )
+    max_age = _one_of("max_age", max_age, "cache_timeout", cache_timeout)
+    if etag is None:
+        etag = add_etags
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     response_class = app.response_class
     file_path: str | None = None
@@ -353,7 +416,7 @@ async def send_file(
                 " 'mimetype'."
             )
         mimetype, encoding = mimetypes.guess_type(download_name)
-        mimetype = mimetype or "application/octet-stream"
+        mimetype = mimetype or DEFAULT_MIMETYPE
     if as_attachment and download_name is None:
         raise ValueError(
             "No name for the attachment. Either set 'download_name' or pass a path"
@@ -401,6 +464,15 @@ async def send_file(
         request = request_ctx.request if _cv_request.get(None) is not None else None
         await response.make_conditional(request, accept_ranges=True, complete_length=size)
     return response
+
+
+def _one_of(name: str, value: Any, quart_name: str, quart_value: Any) -> Any:
+    """The value given under Flask's ``name`` or Quart's ``quart_name`` (not both)."""
+    if quart_value is None:
+        return value
+    if value is not None and value != quart_value:
+        raise TypeError(f"Give either '{name}' or '{quart_name}' (they are the same), not both.")
+    return quart_value
 
 
 def _set_content_disposition(response: Response, name: str, as_attachment: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from logging.handlers import QueueHandler
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +34,15 @@ default_handler: logging.Handler = _StderrHandler()
 default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )
+
+
+class LocalQueueHandler(QueueHandler):
+    """A queue handler for a queue in this process: records are queued as they are, not
+    prepared for pickling (message merged, arguments and traceback dropped), which a
+    listener in the same process does not need and which costs time on every record."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
 
 
 def has_level_handler(logger: logging.Logger) -> bool:

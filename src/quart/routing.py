@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import (
     AnyConverter,
+    BaseConverter,
     FloatConverter,
     IntegerConverter,
     Map,
     MapAdapter,
     PathConverter,
     Rule,
+    RuleFactory,
     UnicodeConverter,
     UUIDConverter,
 )
@@ -35,11 +38,12 @@ class QuartRule(Rule):
         endpoint: str | None = None,
         strict_slashes: bool | None = None,
         merge_slashes: bool | None = None,
-        redirect_to: str | None = None,
-        alias: bool = False,
         host: str | None = None,
         websocket: bool = False,
         provide_automatic_options: bool = False,
+        *,
+        redirect_to: str | Callable[..., str] | None = None,
+        alias: bool = False,
     ) -> None:
         super().__init__(
             string,
@@ -79,10 +83,31 @@ class QuartMap(Map):
     accept it tomorrow). Adding a rule forgets them all.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._outcomes: dict[tuple[Any, ...], Any] = {}
+    def __init__(
+        self,
+        rules: Iterable[RuleFactory] | None = None,
+        default_subdomain: str = "",
+        strict_slashes: bool = True,
+        merge_slashes: bool = True,
+        redirect_defaults: bool = True,
+        converters: Mapping[str, type[BaseConverter]] | None = None,
+        sort_parameters: bool = False,
+        sort_key: Callable[[Any], Any] | None = None,
+        host_matching: bool = False,
+    ) -> None:
+        self._outcomes: dict[tuple[Any, ...], Any] = {}  # before the rules are added
         self._all_pure: bool | None = None
+        super().__init__(
+            rules,
+            default_subdomain,
+            strict_slashes,
+            merge_slashes,
+            redirect_defaults,
+            converters,
+            sort_parameters,
+            sort_key,
+            host_matching,
+        )
 
     def add(self, rulefactory: Any) -> None:
         self._outcomes.clear()
@@ -135,13 +160,24 @@ class QuartMap(Map):
         not given, is what the host has in front of the server name (``<invalid>`` when
         the host is not under it, so that subdomain rules do not match).
         """
-        host = request.host.lower()
-        server_name = host if server_name is None else server_name.lower()
+        scheme = request.scheme
+        host = _without_default_port(scheme, request.host.lower())
+        server_name = (
+            host if server_name is None else _without_default_port(scheme, server_name.lower())
+        )
         if subdomain is None and not self.host_matching:
             host_parts = host.split(".")
             server_parts = server_name.split(".")
             offset = -len(server_parts)
             if host_parts[offset:] != server_parts:
+                # As werkzeug and Quart do: the app is reached under a name it does not
+                # know, so only rules without a subdomain could match (and none do).
+                warnings.warn(
+                    f"The request's host {request.host!r} is not the configured server"
+                    f" name {server_name!r} (SERVER_NAME) or a subdomain of it.",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 subdomain = "<invalid>"
             else:
                 subdomain = ".".join(part for part in host_parts[:offset] if part)
@@ -156,6 +192,15 @@ class QuartMap(Map):
             request.method,
             request.query_string.decode("latin1"),
         )
+
+
+def _without_default_port(scheme: str, host: str) -> str:
+    """``host`` without the port its scheme implies (``example.com:80`` over http)."""
+    if host.endswith(":80") and scheme in ("http", "ws"):
+        return host[:-3]
+    if host.endswith(":443") and scheme in ("https", "wss"):
+        return host[:-4]
+    return host
 
 
 def _is_pure(rule: Rule) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from hypercorn.asyncio import serve
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 #: One line per request, in the common log format (client, time, request line with its
 #: query string, status, body size) followed by the time taken in seconds.
 ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(m)s %(Uq)s HTTP/%(H)s" %(s)s %(b)s %(L)ss'
+
+#: Set by ``quart run`` around its call of ``app.run()``, which is then not one to ignore.
+cli_run: ContextVar[bool] = ContextVar("quart.serving.cli_run", default=False)
 
 
 def serve_app(
@@ -59,11 +64,12 @@ def run(
 ) -> None:
     """Serve ``app`` in the foreground until SIGINT or SIGTERM (see ``Quart.run``).
 
-    ``from_cli`` is for ``quart run``, which has set ``app.debug`` already. Otherwise
-    (``app.run()``) a call made while a ``quart`` command imports the app does nothing, so
-    that an ``app.run()`` outside a ``__main__`` guard cannot block the command.
+    ``from_cli`` (or ``cli_run``) is for ``quart run``, which has set ``app.debug``
+    already. Otherwise (``app.run()``) a call made while a ``quart`` command imports the
+    app does nothing, so that an ``app.run()`` outside a ``__main__`` guard cannot block
+    the command.
     """
-    if not from_cli:
+    if not (from_cli or cli_run.get()):
         if os.environ.get("QUART_RUN_FROM_CLI") == "true":
             print(
                 " * Ignoring a call to 'app.run()': the 'quart' command is loading the app."
@@ -109,7 +115,14 @@ def run(
     server = serve_app(app, host, port, ca_certs, certfile, keyfile, stopped)
     tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
     if use_reloader:
-        tasks.append(loop.create_task(observe_changes(shutdown_event)))
+
+        async def sleep(seconds: float) -> None:
+            """Sleep, but wake at once when the server is asked to stop."""
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await shutdown_event.wait()
+
+        tasks.append(loop.create_task(observe_changes(sleep, shutdown_event)))
     must_reload = False
     try:
         loop.run_until_complete(asyncio.gather(*tasks))

@@ -3,7 +3,9 @@ default signed-cookie implementation, compatible with Flask's cookies."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -12,8 +14,12 @@ from flask.sessions import NullSession as FlaskNullSession
 from flask.sessions import SecureCookieSession as FlaskSecureCookieSession
 from flask.sessions import SessionMixin
 from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
+
+#: The serializer of session cookies (tagged JSON, as Flask's and Quart's).
+session_json_serializer = TaggedJSONSerializer()
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -58,6 +64,10 @@ def _reading(name: str) -> Callable[..., Any]:
     read.__name__ = name
     read.__qualname__ = f"SecureCookieSession.{name}"
     read.__doc__ = method.__doc__
+    # The signature Quart's session (a werkzeug CallbackDict) shows for the name, where
+    # it has one (some builtins have none).
+    with contextlib.suppress(ValueError):
+        read.__signature__ = inspect.signature(getattr(CallbackDict, name))  # type: ignore[attr-defined]
     return read
 
 
@@ -164,11 +174,8 @@ class SecureCookieSessionInterface(SessionInterface):
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = TaggedJSONSerializer()
+    serializer = session_json_serializer
     session_class = SecureCookieSession
-
-    def __init__(self) -> None:
-        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         """The signer for the app's keys, or None without a ``SECRET_KEY``.
@@ -188,7 +195,11 @@ class SecureCookieSessionInterface(SessionInterface):
             self.digest_method,
             self.serializer,
         )
-        signer = self._serializers.get(cache_key)
+        serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] | None
+        serializers = self.__dict__.get("_serializers")
+        if serializers is None:
+            serializers = self.__dict__["_serializers"] = {}
+        signer = serializers.get(cache_key)
         if signer is None:
             keys: list[str | bytes] = [*fallbacks, app.secret_key]
             signer = URLSafeTimedSerializer(
@@ -200,9 +211,9 @@ class SecureCookieSessionInterface(SessionInterface):
                     "digest_method": self.digest_method,
                 },
             )
-            if len(self._serializers) >= 32:  # keys that keep changing must not pile up
-                self._serializers.clear()
-            self._serializers[cache_key] = signer
+            if len(serializers) >= 32:  # keys that keep changing must not pile up
+                serializers.clear()
+            serializers[cache_key] = signer
         return signer
 
     async def open_session(

@@ -114,6 +114,12 @@ websocket_started = _signals.signal("websocket-started")
 websocket_finished = _signals.signal("websocket-finished")
 #: Sent as a websocket context tears down, with ``exc``.
 websocket_tearing_down = _signals.signal("websocket-tearing-down")
+#: Sent for every message a websocket receives from its client, with the message (str or
+#: bytes) as sender, as soon as it arrives.
+websocket_received = _signals.signal("websocket-received")
+#: Sent for every message a websocket sends to its client, with the message as sender,
+#: once it has gone to the server.
+websocket_sent = _signals.signal("websocket-sent")
 #: Sent before a template renders, with ``template`` and ``context``.
 before_render_template = _signals.signal("before-render-template")
 #: Sent after a template rendered, with ``template`` and ``context``.
@@ -148,6 +154,8 @@ __all__ = [
     "signals_available",
     "template_rendered",
     "websocket_finished",
+    "websocket_received",
+    "websocket_sent",
     "websocket_started",
     "websocket_tearing_down",
 ]

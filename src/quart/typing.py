@@ -14,9 +14,17 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
+# The ASGI scopes as hypercorn (our embedded server, always installed) types them.
+from hypercorn.typing import HTTPScope as HTTPScope
+from hypercorn.typing import LifespanScope as LifespanScope
+from hypercorn.typing import WebsocketScope as WebsocketScope
+
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+    from datetime import datetime, timedelta
     from types import TracebackType
 
+    from flask.sessions import SessionMixin
     from werkzeug.datastructures import Authorization, Headers
     from werkzeug.sansio.response import Response as SansIOResponse
 
@@ -102,14 +110,86 @@ ASGISendCallable = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
 
+class ASGIHTTPProtocol(Protocol):
+    """An HTTP connection handler: ``app.asgi_http_class(app, scope)``, then awaited."""
+
+    def __init__(self, app: Any, scope: HTTPScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class ASGILifespanProtocol(Protocol):
+    """A lifespan handler: ``app.asgi_lifespan_class(app, scope)``, then awaited."""
+
+    def __init__(self, app: Any, scope: LifespanScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class ASGIWebsocketProtocol(Protocol):
+    """A websocket connection handler: ``app.asgi_websocket_class(app, scope)``, then awaited."""
+
+    def __init__(self, app: Any, scope: WebsocketScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class TestHTTPConnectionProtocol(Protocol):
+    """What ``test_client.request(...)`` gives: a request whose body is sent piece by piece."""
+
+    push_promises: list[tuple[str, Headers]]
+
+    def __init__(self, app: Any, scope: HTTPScope, _preserve_context: bool = False) -> None: ...
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def send_complete(self) -> None: ...
+
+    async def receive(self) -> bytes: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def __aenter__(self) -> TestHTTPConnectionProtocol: ...
+
+    async def __aexit__(
+        self, exc_type: type, exc_value: BaseException, tb: TracebackType
+    ) -> None: ...
+
+    async def as_response(self) -> Response: ...
+
+
+class TestWebsocketConnectionProtocol(Protocol):
+    """What ``test_client.websocket(...)`` gives, used as an async context manager."""
+
+    def __init__(self, app: Any, scope: WebsocketScope) -> None: ...
+
+    async def __aenter__(self) -> TestWebsocketConnectionProtocol: ...
+
+    async def __aexit__(
+        self, exc_type: type, exc_value: BaseException, tb: TracebackType
+    ) -> None: ...
+
+    async def receive(self) -> str | bytes: ...
+
+    async def send(self, data: str | bytes) -> None: ...
+
+    async def receive_json(self) -> Any: ...
+
+    async def send_json(self, data: Any) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+
 class TestClientProtocol(Protocol):
     """What extensions may rely on in a test client (`app.test_client_class`)."""
 
     app: Any
     cookie_jar: Any
-    http_connection_class: type[Any]
+    http_connection_class: type[TestHTTPConnectionProtocol]
     push_promises: list[tuple[str, Headers]]
-    websocket_connection_class: type[Any]
+    websocket_connection_class: type[TestWebsocketConnectionProtocol]
 
     def __init__(self, app: Any, use_cookies: bool = True) -> None: ...
 
@@ -123,22 +203,88 @@ class TestClientProtocol(Protocol):
         form: dict[str, str] | None = None,
         files: dict[str, Any] | None = None,
         query_string: dict[str, Any] | None = None,
-        json: Any = ...,
+        json: Any,
         scheme: str = "http",
         follow_redirects: bool = False,
         root_path: str = "",
         http_version: str = "1.1",
         scope_base: dict[str, Any] | None = None,
         auth: Authorization | tuple[str, str] | None = None,
+        subdomain: str | None = None,
     ) -> Response: ...
 
-    async def get(self, *args: Any, **kwargs: Any) -> Response: ...
-    async def post(self, *args: Any, **kwargs: Any) -> Response: ...
-    async def put(self, *args: Any, **kwargs: Any) -> Response: ...
+    def request(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | Headers | None = None,
+        query_string: dict[str, Any] | None = None,
+        scheme: str = "http",
+        root_path: str = "",
+        http_version: str = "1.1",
+        scope_base: dict[str, Any] | None = None,
+        auth: Authorization | tuple[str, str] | None = None,
+        subdomain: str | None = None,
+    ) -> TestHTTPConnectionProtocol: ...
+
+    def websocket(
+        self,
+        path: str,
+        *,
+        headers: dict[str, str] | Headers | None = None,
+        query_string: dict[str, Any] | None = None,
+        scheme: str = "ws",
+        subprotocols: list[str] | None = None,
+        root_path: str = "",
+        http_version: str = "1.1",
+        scope_base: dict[str, Any] | None = None,
+        auth: Authorization | tuple[str, str] | None = None,
+        subdomain: str | None = None,
+    ) -> TestWebsocketConnectionProtocol: ...
+
     async def delete(self, *args: Any, **kwargs: Any) -> Response: ...
-    async def patch(self, *args: Any, **kwargs: Any) -> Response: ...
+    async def get(self, *args: Any, **kwargs: Any) -> Response: ...
     async def head(self, *args: Any, **kwargs: Any) -> Response: ...
     async def options(self, *args: Any, **kwargs: Any) -> Response: ...
+    async def patch(self, *args: Any, **kwargs: Any) -> Response: ...
+    async def post(self, *args: Any, **kwargs: Any) -> Response: ...
+    async def put(self, *args: Any, **kwargs: Any) -> Response: ...
+    async def trace(self, *args: Any, **kwargs: Any) -> Response: ...
+
+    def set_cookie(
+        self,
+        server_name: str,
+        key: str,
+        value: str = "",
+        max_age: int | timedelta | None = None,
+        expires: int | float | datetime | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        charset: str = "utf-8",
+    ) -> None: ...
+
+    def delete_cookie(
+        self, server_name: str, key: str, path: str = "/", domain: str | None = None
+    ) -> None: ...
+
+    def session_transaction(
+        self,
+        path: str = "/",
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | Headers | None = None,
+        query_string: dict[str, Any] | None = None,
+        scheme: str = "http",
+        data: AnyStrType | None = None,
+        form: dict[str, str] | None = None,
+        json: Any = None,
+        root_path: str = "",
+        http_version: str = "1.1",
+    ) -> AbstractAsyncContextManager[SessionMixin]: ...
 
     async def __aenter__(self) -> TestClientProtocol: ...
 
@@ -159,6 +305,14 @@ class TestAppProtocol(Protocol):
     async def __aexit__(
         self, exc_type: type, exc_value: BaseException, tb: TracebackType
     ) -> None: ...
+
+
+class Event(Protocol):
+    """The part of an event (``asyncio.Event``, a server's shutdown trigger) that is used."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
 
 
 AnyStrType = Union[str, bytes]

@@ -269,9 +269,9 @@ def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     return encoded
 
 
-def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+def decode_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     """An ASGI header list as a werkzeug ``Headers`` object."""
-    return Headers([(key.decode("latin1"), value.decode("latin1")) for key, value in raw])
+    return Headers([(key.decode("latin1"), value.decode("latin1")) for key, value in headers])
 
 
 class MustReloadError(Exception):
@@ -291,18 +291,15 @@ def _watched_files(extra_files: Iterable[str] = ()) -> dict[str, float]:
     return mtimes
 
 
-async def observe_changes(shutdown_event: asyncio.Event, interval: float = 1.0) -> None:
-    """Poll the files of loaded modules; raise ``MustReloadError`` when one changes.
-
-    Returns quietly once ``shutdown_event`` is set.
+async def observe_changes(
+    sleep: Callable[[float], Awaitable[Any]], shutdown_event: asyncio.Event
+) -> None:
+    """Check the files of loaded modules every second (waiting with ``sleep``); raise
+    ``MustReloadError`` when one changes. Returns quietly once ``shutdown_event`` is set.
     """
     last = _watched_files()
     while not shutdown_event.is_set():
-        try:
-            async with asyncio.timeout(interval):
-                await shutdown_event.wait()
-        except TimeoutError:
-            pass
+        await sleep(1)
         current = _watched_files()
         for filename, mtime in current.items():
             if last.get(filename, mtime) != mtime:
@@ -322,6 +319,25 @@ def wait_for_change(extra_files: Iterable[str] = (), interval: float = 1.0) -> s
             if last.get(filename, mtime) != mtime:
                 return filename
         last = current
+
+
+async def cancel_tasks(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks``, wait until each has finished (running its cleanup), then raise
+    the first exception one of them ended with other than its cancellation."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    raise_task_exceptions(tasks)
+
+
+def raise_task_exceptions(tasks: set[asyncio.Task[Any]]) -> None:
+    """Raise the exception of the first finished task of ``tasks`` that failed (cancelled
+    tasks did not fail)."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                raise error
 
 
 def restart() -> None:

@@ -16,30 +16,31 @@ if TYPE_CHECKING:
 __all__ = ["dump", "dumps", "jsonify", "load", "loads"]
 
 
-def dumps(obj: Any, **kwargs: Any) -> str:
-    """Serialise ``obj`` with ``current_app.json``, or Python's json with Flask's defaults."""
+def dumps(object_: Any, **kwargs: Any) -> str:
+    """Serialise ``object_`` with ``current_app.json``, or Python's json with Flask's
+    defaults."""
     ctx = _cv_app.get(None)
     if ctx is not None:
-        return ctx.app.json.dumps(obj, **kwargs)
+        return ctx.app.json.dumps(object_, **kwargs)
     kwargs.setdefault("default", _default)
-    return _json.dumps(obj, **kwargs)
+    return _json.dumps(object_, **kwargs)
 
 
-def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
-    """Serialise ``obj`` into the text file ``fp``."""
+def dump(object_: Any, fp: IO[str], **kwargs: Any) -> None:
+    """Serialise ``object_`` into the text file ``fp``."""
     if current_app:
-        current_app.json.dump(obj, fp, **kwargs)
+        current_app.json.dump(object_, fp, **kwargs)
     else:
         kwargs.setdefault("default", _default)
-        _json.dump(obj, fp, **kwargs)
+        _json.dump(object_, fp, **kwargs)
 
 
-def loads(s: str | bytes, **kwargs: Any) -> Any:
-    """Parse JSON text with ``current_app.json`` when there is an app."""
+def loads(object_: str | bytes, **kwargs: Any) -> Any:
+    """Parse the JSON text ``object_`` with ``current_app.json`` when there is an app."""
     ctx = _cv_app.get(None)
     if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
-    return _json.loads(s, **kwargs)
+        return ctx.app.json.loads(object_, **kwargs)
+    return _json.loads(object_, **kwargs)
 
 
 def load(fp: IO[Any], **kwargs: Any) -> Any:

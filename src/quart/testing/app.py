@@ -79,7 +79,7 @@ class TestApp:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.shutdown()

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from http.cookiejar import CookieJar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urljoin, urlsplit
 from urllib.request import Request as U2Request
 
@@ -14,6 +14,7 @@ from werkzeug.datastructures import Authorization, Headers
 from werkzeug.http import dump_cookie
 
 from ..globals import _cv_request
+from ..typing import TestHTTPConnectionProtocol, TestWebsocketConnectionProtocol
 from .connections import TestHTTPConnection, TestWebsocketConnection
 from .utils import (
     make_test_body_with_headers,
@@ -25,6 +26,7 @@ from .utils import (
 if TYPE_CHECKING:
     from ..app import Quart
     from ..sessions import SessionMixin
+    from ..typing import HTTPScope, WebsocketScope
     from ..wrappers import Response
 
 
@@ -48,8 +50,9 @@ class QuartClient:
     ``async with client:`` keeps the last request's context available after it is done.
     """
 
-    http_connection_class = TestHTTPConnection
-    websocket_connection_class = TestWebsocketConnection
+    http_connection_class: type[TestHTTPConnectionProtocol] = TestHTTPConnection
+    # Until its send and receive take and give ``str | bytes`` as the protocol says:
+    websocket_connection_class: type[TestWebsocketConnectionProtocol] = TestWebsocketConnection
 
     def __init__(self, app: Quart, use_cookies: bool = True) -> None:
         self.app = app
@@ -160,7 +163,7 @@ class QuartClient:
         scope_base: dict[str, Any] | None = None,
         auth: Authorization | tuple[str, str] | None = None,
         subdomain: str | None = None,
-    ) -> TestHTTPConnection:
+    ) -> TestHTTPConnectionProtocol:
         """A connection to stream a request body and read the response as it comes."""
         headers, path, query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string, auth, subdomain
@@ -178,7 +181,9 @@ class QuartClient:
             scope_base,
             _preserve_context=self.preserve_context,
         )
-        return self.http_connection_class(self.app, scope)
+        return self.http_connection_class(
+            self.app, cast("HTTPScope", scope), _preserve_context=self.preserve_context
+        )
 
     def websocket(
         self,
@@ -193,7 +198,7 @@ class QuartClient:
         scope_base: dict[str, Any] | None = None,
         auth: Authorization | tuple[str, str] | None = None,
         subdomain: str | None = None,
-    ) -> TestWebsocketConnection:
+    ) -> TestWebsocketConnectionProtocol:
         """A websocket conversation: ``async with client.websocket("/ws") as ws:``."""
         headers, path, query = make_test_headers_path_and_query_string(
             self.app, path, headers, query_string, auth, subdomain
@@ -212,7 +217,7 @@ class QuartClient:
             _preserve_context=self.preserve_context,
         )
         scope["subprotocols"] = list(subprotocols or [])
-        return self.websocket_connection_class(self.app, scope)
+        return self.websocket_connection_class(self.app, cast("WebsocketScope", scope))
 
     def set_cookie(
         self,
@@ -271,26 +276,32 @@ class QuartClient:
         json: Any = sentinel,
         root_path: str = "",
         http_version: str = "1.1",
+        auth: Authorization | tuple[str, str] | None = None,
     ) -> AsyncGenerator[SessionMixin, None]:
         """Open the session the next request would see, change it, and save it back
-        into the cookie jar: ``async with client.session_transaction() as session:``."""
+        into the cookie jar: ``async with client.session_transaction() as session:``.
+
+        The arguments describe that request, as for ``open``. Inside the block no
+        request context is current (the one the session was opened in is set aside),
+        so the client can be used there, as in Quart."""
         if self.cookie_jar is None:
             raise RuntimeError("Session transactions need cookies (use_cookies=True).")
-        headers, path, _query = make_test_headers_path_and_query_string(
-            self.app, path, headers, query_string
-        )
-        self._add_cookie_header(headers, path)
+        headers = Headers(headers) if headers is not None else Headers()
+        self._add_cookie_header(headers, urlsplit(path).path or "/")
         interface = self.app.session_interface
+        outer = _cv_request.get(None)
         ctx = self.app.test_request_context(
             path,
             method=method,
             headers=headers,
+            query_string=query_string,
             scheme=scheme,
             data=data,
             form=form,
             json=json,
             root_path=root_path,
             http_version=http_version,
+            auth=auth,
         )
         async with ctx:
             session = ctx.session  # opened once, as the request's own would be
@@ -305,11 +316,15 @@ class QuartClient:
                     f"The session interface {type(interface).__name__} did not open a"
                     " session (its open_session returned None)."
                 )
-            yield session
+            token = _cv_request.set(outer)  # type: ignore[arg-type]  # None: no request
+            try:
+                yield session
+            finally:
+                _cv_request.reset(token)
             response = self.app.response_class()
             if not interface.is_null_session(session):
                 await interface.save_session(self.app, session, response)
-            self._extract_cookies(response.headers, scheme, path)
+            self._extract_cookies(response.headers, scheme, ctx.request.path)
 
     async def __aenter__(self) -> QuartClient:
         if self.preserve_context:
@@ -320,7 +335,7 @@ class QuartClient:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.preserve_context = False
@@ -373,7 +388,10 @@ class QuartClient:
             scope_base,
             _preserve_context=self.preserve_context,
         )
-        async with self.http_connection_class(self.app, scope) as connection:
+        connection = self.http_connection_class(
+            self.app, cast("HTTPScope", scope), _preserve_context=self.preserve_context
+        )
+        async with connection:
             await connection.send(body)
             await connection.send_complete()
         response = await connection.as_response()

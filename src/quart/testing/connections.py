@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AnyStr
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
@@ -22,12 +22,18 @@ class HTTPDisconnectError(Exception):
 
 
 class WebsocketDisconnectError(Exception):
-    """The app closed the websocket."""
+    """The app closed the websocket: ``WebsocketDisconnectError(code, reason)``, as
+    Quart raises it with the close code first."""
 
-    def __init__(self, code: int = 1000, reason: str = "") -> None:
-        super().__init__(code, reason)
-        self.code = code
-        self.reason = reason
+    @property
+    def code(self) -> int:
+        """The close code (1000, a normal closure, if none was given)."""
+        return self.args[0] if self.args else 1000
+
+    @property
+    def reason(self) -> str:
+        """The close reason ("" if none was given)."""
+        return self.args[1] if len(self.args) > 1 else ""
 
 
 class WebsocketResponseError(Exception):
@@ -81,7 +87,7 @@ class TestHTTPConnection:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         assert self._task is not None
@@ -134,7 +140,14 @@ class TestHTTPConnection:
 
 
 class TestWebsocketConnection:
-    """A websocket conversation with the app: ``async with client.websocket("/ws") as ws``."""
+    """A websocket conversation with the app: ``async with client.websocket("/ws") as ws``.
+
+    At most ``queue_size`` messages from the app wait for the test to receive them; a
+    handler that sends more waits, as it would for a client that reads slowly, so a
+    handler that sends in a loop never fills the test's memory.
+    """
+
+    queue_size = 64
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
@@ -144,6 +157,8 @@ class TestWebsocketConnection:
         self.response_headers: Headers | None = None
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Any] = asyncio.Queue()
+        self._room: asyncio.Future[None] | None = None  # the app, waiting to send more
+        self._left = False  # the test has closed or disconnected: the app never waits again
         self._task: asyncio.Task[None] | None = None
         self._denial_status: int | None = None
         self._denial_headers: Headers | None = None
@@ -157,7 +172,7 @@ class TestWebsocketConnection:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         assert self._task is not None
@@ -168,14 +183,14 @@ class TestWebsocketConnection:
             if isinstance(item, WebsocketResponseError) and exc_type is None:
                 raise item
 
-    async def receive(self) -> AnyStr:
+    async def receive(self) -> str | bytes:
         """The next message from the app."""
         item = await self._next_from_app()
         if isinstance(item, Exception):
             raise item
         return item  # type: ignore[no-any-return]
 
-    async def send(self, data: AnyStr) -> None:
+    async def send(self, data: str | bytes) -> None:
         if isinstance(data, str):
             await self._to_app.put({"type": "websocket.receive", "text": data})
         else:
@@ -188,16 +203,28 @@ class TestWebsocketConnection:
         await self.send(dumps(data))
 
     async def close(self, code: int, reason: str = "") -> None:
+        self._leave()
         await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
 
     async def disconnect(self) -> None:
+        self._leave()
         await self._to_app.put({"type": "websocket.disconnect", "code": 1000, "reason": ""})
+
+    def _leave(self) -> None:
+        self._left = True
+        self._make_room()
+
+    def _make_room(self) -> None:
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
 
     async def _next_from_app(self) -> Any:
         assert self._task is not None
         getter = asyncio.ensure_future(self._from_app.get())
         await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if getter.done():
+            self._make_room()
             return getter.result()
         getter.cancel()
         self._task.result()
@@ -213,6 +240,9 @@ class TestWebsocketConnection:
             self.subprotocol = message.get("subprotocol")
             self.response_headers = decode_headers(message.get("headers", []))
         elif kind == "websocket.send":
+            while self._from_app.qsize() >= self.queue_size and not self._left:
+                self._room = asyncio.get_running_loop().create_future()
+                await self._room
             data = message.get("bytes")
             await self._from_app.put(data if data is not None else message.get("text"))
         elif kind == "websocket.close":

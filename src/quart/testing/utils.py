@@ -6,10 +6,11 @@ from base64 import b64encode
 from collections.abc import Mapping
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from werkzeug.datastructures import Authorization, Headers
-from werkzeug.test import encode_multipart
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartEncoder, Preamble
+from werkzeug.urls import iri_to_uri
 
 from ..datastructures import FileStorage
 from ..json import dumps
@@ -27,6 +28,11 @@ class _Sentinel:
 #: Marks an argument that was not given (``json=None`` is a valid JSON body).
 sentinel: Any = _Sentinel()
 
+#: The multipart boundary of test request bodies: fixed, as in Quart, so that a test
+#: can compare a body or its Content-Type.
+MULTIPART_BOUNDARY = "----QuartBoundary"
+_FILE_CHUNK = 16384
+
 
 def make_test_headers_path_and_query_string(
     app: Quart,
@@ -36,22 +42,23 @@ def make_test_headers_path_and_query_string(
     auth: Authorization | tuple[str, str] | None = None,
     subdomain: str | None = None,
 ) -> tuple[Headers, str, bytes]:
-    """Headers (with Host, User-Agent and Authorization), path and query string bytes."""
+    """Headers (with Authorization from ``auth``, User-Agent and Host unless given),
+    path and query string bytes. The caller's ``headers`` are copied, not changed."""
     headers = Headers(headers) if headers is not None else Headers()
     if auth is not None:
         if isinstance(auth, tuple):
             user, password = auth
             token = b64encode(f"{user}:{password}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {token}"
+            headers.setdefault("Authorization", f"Basic {token}")
         else:
-            headers["Authorization"] = auth.to_header()
+            headers.setdefault("Authorization", auth.to_header())
+    headers.setdefault("User-Agent", "Quart")
     parts = urlsplit(path)
     if "Host" not in headers:
         host = parts.netloc or app.config["SERVER_NAME"] or "localhost"
         if subdomain is not None:
             host = f"{subdomain}.{host}"
         headers["Host"] = host
-    headers.setdefault("User-Agent", "Quart")
     if query_string is not None and parts.query:
         raise ValueError("Give the query string in the path or in query_string, not both.")
     if query_string is not None:
@@ -70,20 +77,20 @@ def make_test_body_with_headers(
     app: Quart | None = None,
 ) -> tuple[bytes, Headers]:
     """Encode at most one kind of body (data, form and/or files, or json) with the
-    Content-Type it needs."""
+    Content-Type it needs.
+
+    With ``files`` the body is multipart, with the fixed boundary
+    ``MULTIPART_BOUNDARY``: the files first, then the form's fields, as Quart encodes
+    them. A file is a ``FileStorage`` or (ours) bytes, a binary file, or a tuple
+    ``(bytes or file, filename[, content_type])``.
+    """
     given = [data is not None, form is not None or files is not None, json is not sentinel]
     if sum(given) > 1:
         raise ValueError("Give only one of data, form/files or json.")
     headers = Headers()
     if files is not None:
-        values: dict[str, Any] = {}
-        for key, value in (form or {}).items():
-            values[key] = value
-        for key, value in files.items():
-            values[key] = _as_file_storage(key, value)
-        boundary, body = encode_multipart(values)
-        headers["Content-Type"] = f'multipart/form-data; boundary="{boundary}"'
-        return body, headers
+        headers["Content-Type"] = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
+        return _encode_multipart(form or {}, files), headers
     if form is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         return urlencode(form, doseq=True).encode("ascii"), headers
@@ -95,7 +102,29 @@ def make_test_body_with_headers(
     return data or b"", headers
 
 
-def _as_file_storage(name: str, value: Any) -> Any:
+def _encode_multipart(form: Mapping[str, Any], files: Mapping[str, Any]) -> bytes:
+    encoder = MultipartEncoder(MULTIPART_BOUNDARY.encode("ascii"))
+    parts = [encoder.send_event(Preamble(data=b""))]
+    for name, value in files.items():
+        storage = _as_file_storage(name, value)
+        parts.append(
+            encoder.send_event(
+                File(name=name, filename=storage.filename or "", headers=storage.headers)
+            )
+        )
+        while chunk := storage.read(_FILE_CHUNK):
+            parts.append(encoder.send_event(Data(data=chunk, more_data=True)))
+        parts.append(encoder.send_event(Data(data=b"", more_data=False)))
+    for name, values in form.items():
+        for value in values if isinstance(values, list | tuple) else (values,):
+            encoded = value if isinstance(value, bytes) else str(value).encode("utf-8")
+            parts.append(encoder.send_event(Field(name=name, headers=Headers())))
+            parts.append(encoder.send_event(Data(data=encoded, more_data=False)))
+    parts.append(encoder.send_event(Epilogue(data=b"")))
+    return b"".join(parts)
+
+
+def _as_file_storage(name: str, value: Any) -> FileStorage:
     if isinstance(value, FileStorage):
         return value
     if isinstance(value, tuple):
@@ -118,11 +147,12 @@ def make_test_scope(
     scheme: str,
     root_path: str,
     http_version: str,
-    scope_base: dict[str, Any] | None = None,
+    scope_base: dict[str, Any] | None,
     *,
     _preserve_context: bool = False,
 ) -> Scope:
-    """An ASGI scope like a server would send for this request."""
+    """An ASGI scope like a server would send for this request; ``scope_base``'s
+    items are added last, so they can replace any of it."""
     scope: Scope = {
         "type": type_,
         "http_version": http_version,
@@ -130,7 +160,7 @@ def make_test_scope(
         "method": method,
         "scheme": scheme,
         "path": path,
-        "raw_path": quote(path).encode("ascii"),
+        "raw_path": iri_to_uri(path).encode("ascii"),
         "query_string": query_string,
         "root_path": root_path,
         "headers": [
@@ -141,14 +171,13 @@ def make_test_scope(
         "server": ("localhost", 80 if scheme in ("http", "ws") else 443),
         "extensions": {},
         "state": {},
+        "_quart._preserve_context": _preserve_context,
     }
     if type_ == "http" and http_version in {"2", "3"}:
         scope["extensions"] = {"http.response.push": {}}
     elif type_ == "websocket":
         scope["extensions"] = {"websocket.http.response": {}}
         del scope["method"]
-    if _preserve_context:
-        scope["_quart._preserve_context"] = True
     if scope_base is not None:
         scope.update(scope_base)
     return scope

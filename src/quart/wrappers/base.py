@@ -13,6 +13,8 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
+from .. import json
+
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
     from werkzeug.routing import Rule
@@ -28,6 +30,9 @@ class BaseRequestWebsocket(SansIORequest):
     accept headers, authorization) is cached on first use.
     """
 
+    #: What decodes JSON bodies and messages (``loads``): ``quart.json`` by default,
+    #: which uses the app's JSON provider.
+    json_module: Any = json
     #: The rule the path matched, set while routing (None until then or when it failed).
     url_rule: Rule | None = None
     #: The values the rule extracted from the path.

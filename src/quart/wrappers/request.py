@@ -19,7 +19,6 @@ from werkzeug.exceptions import (
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
 from ..globals import _cv_app
-from ..json import loads
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -27,19 +26,35 @@ if TYPE_CHECKING:
     from ..typing import ASGIReceiveCallable, Message, Scope
 
 _NO_JSON = object()
+
+#: The request headers (lower case) that a push promise copies: those that say how the
+#: client negotiates content, so that the pushed response suits it.
+SERVER_PUSH_HEADERS_TO_COPY = {
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "user-agent",
+}
 _Failure = Literal["too large", "late", "gone"]
 
 
 class Body:
-    """The request body, pulled from the ASGI receive channel only when someone asks.
+    """The request body: ``await body`` gives all of it (read once, then kept);
+    ``async for chunk in body`` streams it without holding it.
 
-    ``await body`` gives all of it (read once, then cached); ``async for chunk in body``
-    streams it without holding it. ``MAX_CONTENT_LENGTH`` is checked against the
-    Content-Length header before anything is read and against the bytes as they arrive.
-    The body timeout bounds the whole read when awaited or parsed (form, files, JSON), so
-    that a client cannot hold a request open by dripping its body, and each wait when
-    iterated, so that a long upload at a steady pace can be streamed. A client that
-    disconnects meanwhile raises ``ConnectionClosed``.
+    Its bytes come one of two ways. On the real path they are pulled from the ASGI
+    ``receive`` channel only when someone asks. A body built without ``receive``, as
+    Quart's ``Body(expected_content_length, max_content_length)`` is, has its bytes
+    pushed to it (``append``, ``set_complete``, ``set_result``): requests built by
+    hand in tests, and extensions that feed a request themselves.
+
+    ``max_content_length`` is checked against the expected length before anything is
+    read and against the bytes as they arrive (413). The body timeout bounds the whole
+    read when awaited or parsed (form, files, JSON), so that a client cannot hold a
+    request open by dripping its body, and each wait when iterated, so that a long
+    upload at a steady pace can be streamed (408). A client that disconnects meanwhile
+    raises ``ConnectionClosed``.
     """
 
     __slots__ = (
@@ -56,16 +71,22 @@ class Body:
 
     def __init__(
         self,
-        receive: ASGIReceiveCallable | None,
         expected_content_length: int | None,
         max_content_length: int | None,
+        *,
+        receive: ASGIReceiveCallable | None = None,
         timeout: float | None = None,
     ) -> None:
-        self._receive = receive
+        """``receive`` (ours) pulls the body from the ASGI server; without it the
+        body's bytes are pushed to it. ``timeout`` (ours) is the body timeout.
+
+        .. versionadded:: 0.20 ``receive`` and ``timeout``.
+        """
+        self._receive: ASGIReceiveCallable | _Pushed = receive if receive is not None else _Pushed()
         self.expected_content_length = expected_content_length
         self.max_content_length = max_content_length
         self.timeout = timeout
-        self._data: bytes | None = None if receive is not None else b""
+        self._data: bytes | None = None
         self._more = True
         self._received = 0
         self._deadline: float | None = None
@@ -74,9 +95,55 @@ class Body:
     @classmethod
     def from_data(cls, data: bytes) -> Body:
         """A body whose content is known up front (test request contexts, tests)."""
-        body = cls(None, len(data), None)
+        body = cls(len(data), None)
         body._data = data
+        body._more = False
         return body
+
+    def append(self, data: bytes) -> None:
+        """Push the next bytes of a body built without ``receive``. Bytes past
+        ``max_content_length`` end the body: reading it then raises 413, and what is
+        pushed afterwards is dropped rather than kept."""
+        pushed = self._pushed()
+        if not data or pushed.overflowed:
+            return
+        if self._data is not None:  # already read in full: later reads include it
+            self._data += data
+            return
+        pushed.buffer += data
+        pushed.total += len(data)
+        limit = self.max_content_length
+        if limit is not None and pushed.total > limit:
+            pushed.overflowed = pushed.complete = True
+        pushed.arrived.set()
+
+    def set_complete(self) -> None:
+        """Mark a pushed body as complete: nothing more will be appended."""
+        pushed = self._pushed()
+        pushed.complete = True
+        pushed.arrived.set()
+
+    def set_result(self, data: bytes) -> None:
+        """Push the whole of a body at once (``append`` then ``set_complete``)."""
+        self.append(data)
+        self.set_complete()
+
+    def clear(self) -> None:
+        """Drop the bytes kept so far, so that later reads give what follows them (for
+        ``get_data(cache=False)``): the memory is freed as soon as it is read."""
+        if self._data is not None:
+            self._data = b""
+        elif isinstance(self._receive, _Pushed):
+            self._receive.buffer.clear()
+
+    def _pushed(self) -> _Pushed:
+        receive = self._receive
+        if not isinstance(receive, _Pushed):
+            raise RuntimeError(
+                "This body is received from the client: only a body built without"
+                " `receive` can have bytes pushed to it."
+            )
+        return receive
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
         return self._iterate(one_deadline=False)
@@ -149,7 +216,6 @@ class Body:
         """The next message when the server holds it already, which is the common case
         and needs neither suspending nor a timer; else an awaitable that waits for it
         within the body timeout (armed from the first wait)."""
-        assert self._receive is not None
         call = self._receive()
         if type(call) is not CoroutineType:  # a server whose receive is another awaitable
             return self._wait_for(call)
@@ -180,6 +246,28 @@ class Body:
                 return await call
         except TimeoutError:
             raise self._fail("late") from None
+
+
+class _Pushed:
+    """The receive channel of a body whose bytes are pushed to it rather than pulled
+    from a server: what was appended since the last read, as one message."""
+
+    __slots__ = ("arrived", "buffer", "complete", "overflowed", "total")
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.complete = False
+        self.overflowed = False
+        self.total = 0
+        self.arrived = asyncio.Event()
+
+    async def __call__(self) -> Message:
+        while not (self.buffer or self.complete):
+            self.arrived.clear()
+            await self.arrived.wait()
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return {"type": "http.request", "body": data, "more_body": not self.complete}
 
 
 class _Resumed:
@@ -215,6 +303,8 @@ class Request(BaseRequestWebsocket):
 
     body_class = Body
     form_data_parser_class = FormDataParser
+    #: The lock that keeps concurrent readers of ``form``/``files`` to one parse.
+    lock_class = asyncio.Lock
 
     # Per-request state that most requests never change, kept as class-level defaults
     # so that building a request sets only what it must.
@@ -225,6 +315,7 @@ class Request(BaseRequestWebsocket):
     _files: MultiDict[str, FileStorage] | None = None
     _json: Any = _NO_JSON
     _form_error: HTTPException | None = None
+    _parsing_lock: asyncio.Lock | None = None
 
     def __init__(
         self,
@@ -239,9 +330,17 @@ class Request(BaseRequestWebsocket):
         *,
         max_content_length: int | None = None,
         body_timeout: float | None = None,
-        send_push_promise: Callable[[str, Headers], Awaitable[None]] | None = None,
+        send_push_promise: Callable[[str, Headers], Awaitable[None]] | None,
         receive: ASGIReceiveCallable | None = None,
     ) -> None:
+        """``receive`` (ours) is the ASGI channel the body is pulled from when read;
+        without it, as in Quart, the body's bytes are pushed to ``request.body``
+        (``set_result``, or ``append`` and ``set_complete``).
+
+        .. versionadded:: 0.20 ``receive``; ``headers`` may be None (read from the
+           scope when first used) and ``send_push_promise`` None (where the server
+           cannot push, ``send_push_promise`` does nothing).
+        """
         super().__init__(
             method, scheme, path, query_string, headers, root_path, http_version, scope
         )
@@ -255,7 +354,10 @@ class Request(BaseRequestWebsocket):
         """The body: ``await request.body`` for all of it, ``async for`` to stream it."""
         if self._body is None:
             self._body = self.body_class(
-                self._receive, self.content_length, self._max_content_length, self._body_timeout
+                self.content_length,
+                self._max_content_length,
+                receive=self._receive,
+                timeout=self._body_timeout,
             )
         return self._body
 
@@ -266,7 +368,9 @@ class Request(BaseRequestWebsocket):
     @property
     def max_content_length(self) -> int | None:
         """The largest body accepted (413 beyond); ``MAX_CONTENT_LENGTH`` unless set."""
-        return self._max_content_length
+        if self._max_content_length is not None:
+            return self._max_content_length
+        return _config_value("MAX_CONTENT_LENGTH")  # type: ignore[no-any-return]
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
@@ -311,9 +415,16 @@ class Request(BaseRequestWebsocket):
         self._max_form_parts = value
 
     @property
+    async def stream(self) -> NoReturn:
+        """Not available, as in Quart: stream the body with ``async for chunk in
+        request.body``."""
+        raise NotImplementedError("Use body instead")
+
+    @property
     async def data(self) -> bytes:
-        """The whole body as bytes."""
-        return await self.get_data(as_text=False)
+        """The body as bytes; for a form body (parsed into ``form`` and ``files``)
+        empty, as in Flask and Quart."""
+        return await self.get_data(as_text=False, parse_form_data=True)
 
     @overload
     async def get_data(
@@ -341,13 +452,15 @@ class Request(BaseRequestWebsocket):
         """The body as bytes, or text with ``as_text``; read from the client once.
 
         With ``parse_form_data`` a form body is parsed first (and then reads as empty,
-        as in Flask). ``cache`` is accepted for Flask compatibility: the body is always
-        kept once read in full.
+        as in Flask). With ``cache=False`` the body is not kept: later reads give
+        nothing, as in Flask and Quart.
         """
-        if parse_form_data:
-            await self._load_form_data()
+        if parse_form_data and self.mimetype in self.form_data_parser_class.mimetypes:
+            await self._load_form_data()  # (other bodies have no form: nothing to parse)
         body = self._body if self._body is not None else self.body
         data = await body.read()
+        if not cache:
+            body.clear()
         if as_text:
             return data.decode("utf-8", "replace")
         return data
@@ -386,15 +499,21 @@ class Request(BaseRequestWebsocket):
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        if self._form_error is not None:
-            raise self._form_error.with_traceback(None)
-        parser = self.make_form_data_parser()
-        chunks = self.body._iterate(one_deadline=True)  # the whole form within the timeout
-        form, files = await parser.parse(
-            chunks, self.mimetype, self.content_length, self.mimetype_params
-        )
-        self._form = form
-        self._files = files
+        lock = self._parsing_lock
+        if lock is None:  # made only when a form is read, and only once
+            lock = self._parsing_lock = self.lock_class()
+        async with lock:  # a second reader waits for the first one's parse
+            if self._form is not None:
+                return
+            if self._form_error is not None:
+                raise self._form_error.with_traceback(None)
+            parser = self.make_form_data_parser()
+            chunks = self.body._iterate(one_deadline=True)  # the whole form within the timeout
+            form, files = await parser.parse(
+                chunks, self.mimetype, self.content_length, self.mimetype_params
+            )
+            self._form = form
+            self._files = files
 
     @property
     async def json(self) -> Any:
@@ -412,13 +531,16 @@ class Request(BaseRequestWebsocket):
         if not (force or self.is_json):
             return None
         body = self._body if self._body is not None else self.body
-        return self._json_from(await body.read(), silent, cache)
+        data = await body.read()
+        if not cache:
+            body.clear()
+        return self._json_from(data, silent, cache)
 
     def _json_from(self, data: bytes, silent: bool, cache: bool) -> Any:
         """The body ``data`` parsed as JSON, kept if ``cache``; invalid JSON is a 400
         (None if ``silent``)."""
         try:
-            result = loads(data)
+            result = self.json_module.loads(data)
         except (ValueError, RecursionError) as error:  # too deeply nested is the client's fault
             if silent:
                 return None
@@ -468,8 +590,8 @@ class Request(BaseRequestWebsocket):
         if self._send_push_promise is None:
             return
         headers = Headers()
-        for name in ("Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "User-Agent"):
-            for value in self.headers.getlist(name):
+        for name, value in self.headers.items():  # in the client's order
+            if name.lower() in SERVER_PUSH_HEADERS_TO_COPY:
                 headers.add(name, value)
         await self._send_push_promise(path, headers)
 

@@ -4,16 +4,21 @@ A body is one of a few kinds, each an async context manager giving an async iter
 bytes: ``DataBody`` (bytes in memory), ``IterableBody`` (a sync or async iterable or
 generator, streamed as it is produced), ``FileBody`` and ``IOBody`` (read in chunks, off
 the event loop). The ASGI layer sends a ``DataBody`` in a single message.
+
+``DataBody``, ``FileBody`` and ``IOBody`` can serve a byte range: ``await
+body.make_conditional(begin, end)`` selects it (416 when it cannot be satisfied) and
+gives the complete length, as in Quart.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from functools import lru_cache
 from hashlib import sha1
 from io import BytesIO
+from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
@@ -24,6 +29,7 @@ from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import get_content_type
 
+from .. import json
 from ..globals import _cv_app
 from ..utils import run_sync, run_sync_iterable
 
@@ -50,17 +56,45 @@ class ResponseBody:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         return None
 
 
+def _check_range(begin: int, end: int | None, size: int) -> tuple[int, int]:
+    """``begin`` and ``end`` (None: the end of the body) clipped to ``size``; a range
+    that is empty or starts beyond the body is a 416. A negative ``begin`` counts from
+    the end."""
+    end = size if end is None else min(end, size)
+    if begin >= end or abs(begin) > size:
+        raise RequestedRangeNotSatisfiable(length=size)
+    return (size + begin if begin < 0 else begin), end
+
+
 class DataBody(ResponseBody):
-    """Bytes already in memory."""
+    """Bytes already in memory. After ``make_conditional``, ``data`` holds the selected
+    range, which ``begin`` and ``end`` place in the whole body."""
+
+    #: Where ``data`` starts in the whole body.
+    begin = 0
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+
+    @property
+    def end(self) -> int:
+        """Where ``data`` ends in the whole body."""
+        return self.begin + len(self.data)
+
+    async def make_conditional(self, begin: int, end: int | None) -> int:
+        """Keep only the bytes from ``begin`` to ``end``; the complete length."""
+        size = self.end
+        begin, end = _check_range(begin, end, size)
+        start = self.begin
+        self.data = self.data[begin - start : end - start]
+        self.begin = begin
+        return size
 
     async def __aenter__(self) -> AsyncIterable[bytes]:
         return self
@@ -95,7 +129,7 @@ class IterableBody(ResponseBody):
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         close = getattr(self._iterator, "aclose", None)
@@ -119,8 +153,8 @@ class FileBody(ResponseBody):
 
     buffer_size = 64 * 1024
 
-    def __init__(self, file_path: str, *, buffer_size: int | None = None) -> None:
-        self.file_path = file_path
+    def __init__(self, file_path: str | PathLike[str], *, buffer_size: int | None = None) -> None:
+        self.file_path = Path(file_path)
         self.size = os.path.getsize(file_path)
         self.begin = 0
         self.end = self.size
@@ -136,7 +170,7 @@ class FileBody(ResponseBody):
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._file is not None:
@@ -157,8 +191,10 @@ class FileBody(ResponseBody):
             remaining -= len(chunk)
             yield chunk
 
-    def select_range(self, begin: int, end: int) -> None:
-        self.begin, self.end = begin, min(end, self.size)
+    async def make_conditional(self, begin: int, end: int | None) -> int:
+        """Serve only the bytes from ``begin`` to ``end``; the complete length."""
+        self.begin, self.end = _check_range(begin, end, self.size)
+        return self.size
 
 
 class IOBody(ResponseBody):
@@ -168,7 +204,7 @@ class IOBody(ResponseBody):
 
     def __init__(self, io_stream: IO[bytes], *, buffer_size: int | None = None) -> None:
         self.io_stream = io_stream
-        self.begin = io_stream.tell() if io_stream.seekable() else 0
+        self.begin = self._origin = io_stream.tell() if io_stream.seekable() else 0
         self.size: int | None = None
         if io_stream.seekable():
             self.size = io_stream.seek(0, os.SEEK_END) - self.begin
@@ -185,7 +221,7 @@ class IOBody(ResponseBody):
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
+        exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.io_stream.close()
@@ -207,10 +243,14 @@ class IOBody(ResponseBody):
                 remaining -= len(chunk)
             yield chunk
 
-    def select_range(self, begin: int, end: int) -> None:
-        start = self.begin
-        self.begin = start + begin
-        self.end = start + (end if self.size is None else min(end, self.size))
+    async def make_conditional(self, begin: int, end: int | None) -> int:
+        """Serve only the bytes from ``begin`` to ``end`` (counted from where the stream
+        stood when given); the complete length. A stream that cannot seek has none."""
+        if self.size is None:
+            raise RequestedRangeNotSatisfiable()
+        begin, end = _check_range(begin, end, self.size)
+        self.begin, self.end = self._origin + begin, self._origin + end
+        return self.size
 
 
 class Response(SansIOResponse):
@@ -225,6 +265,9 @@ class Response(SansIOResponse):
     default_mimetype = "text/html"
     data_body_class = DataBody
     file_body_class = FileBody
+    #: Whether ``get_data`` keeps a streamed body in memory once collected (with
+    #: ``make_sequence``), so that it can be read again and still be sent.
+    implicit_sequence_conversion = True
     io_body_class = IOBody
     iterable_body_class = IterableBody
     json_module: Any = json
@@ -292,13 +335,24 @@ class Response(SansIOResponse):
     async def get_data(self, as_text: bool = False) -> str | bytes: ...
 
     async def get_data(self, as_text: bool = False) -> str | bytes:
-        """The whole body (consuming a streamed one), as bytes or as text."""
+        """The whole body, as bytes or as text. A streamed body is collected, and kept
+        (``make_sequence``) unless ``implicit_sequence_conversion`` is off, in which case
+        it is consumed."""
         body = self.response
         if isinstance(body, DataBody):
             data = body.data
+        elif self.implicit_sequence_conversion:
+            await self.make_sequence()
+            data = self.response.data  # type: ignore[attr-defined]
         else:
             data = b"".join([chunk async for chunk in self.iter_encode()])
         return data.decode("utf-8") if as_text else data
+
+    async def make_sequence(self) -> None:
+        """Collect the body into memory (a ``DataBody``), so that it can be read more
+        than once. The headers are left as they are."""
+        data = b"".join([chunk async for chunk in self.iter_encode()])
+        self.response = self.data_body_class(data)
 
     def set_data(self, data: str | bytes | bytearray) -> None:
         """Replace the body with ``data`` (text is UTF-8 encoded) and set Content-Length."""
@@ -346,12 +400,16 @@ class Response(SansIOResponse):
     async def make_conditional(
         self,
         request: Request | None,
-        accept_ranges: bool | str = True,
+        accept_ranges: bool | str = False,
         complete_length: int | None = None,
     ) -> Response:
         """Answer a conditional or range GET/HEAD: 304 when the client's copy is current
-        (412 when an If-Match fails), 206 with Content-Range for one satisfiable byte
-        range, 416 when it is not satisfiable. Other requests are left alone."""
+        (412 when an If-Match fails) and, with ``accept_ranges`` (True for bytes, or the
+        unit), 206 with Content-Range for one satisfiable byte range, 416 when it is
+        not satisfiable. Other requests are left alone.
+
+        ``complete_length`` defaults to the body's length when known (bytes, a file, a
+        seekable stream); given for a streamed body, the body is collected first."""
         if request is None or request.method not in ("GET", "HEAD"):
             return self
         if complete_length is None:
@@ -428,13 +486,11 @@ class Response(SansIOResponse):
             await self._discard_body()
             raise RequestedRangeNotSatisfiable(length=complete_length)
         begin, end = selected
-        body = self.response
-        if isinstance(body, DataBody):
-            body.data = body.data[begin:end]
-        elif isinstance(body, (FileBody, IOBody)):
-            body.select_range(begin, end)
-        else:
-            return False
+        select = getattr(self.response, "make_conditional", None)
+        if select is None:  # a streamed body, whose length the caller gave: collect it
+            await self.make_sequence()
+            select = self.response.make_conditional  # type: ignore[attr-defined]
+        await select(begin, end)
         self.headers["Content-Length"] = str(end - begin)
         self.content_range = ContentRange(units, begin, end, complete_length)
         self.status_code = 206

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, AnyStr
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest
 
-from ..json import dumps, loads
+from ..json import dumps
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class Websocket(BaseRequestWebsocket):
         connection stays usable."""
         data = await self.receive()
         try:
-            return loads(data)
+            return self.json_module.loads(data)
         except (ValueError, RecursionError) as error:  # too deeply nested is the client's fault
             raise BadRequest(f"The websocket message is not valid JSON: {error}") from error
 
