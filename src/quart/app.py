@@ -572,7 +572,8 @@ class Quart(WebsocketScaffold, App):
             except Exception as unhandled:
                 error = unhandled
                 response = await self._answer_unhandled(unhandled, self.handle_exception)
-            response = self._sendable(response)
+            if not isinstance(response, Response):
+                response = self._sendable(response)
             if send_response is not None:
                 await send_response(response)
             if request.scope.get("_quart._preserve_context", False):
@@ -593,7 +594,7 @@ class Quart(WebsocketScaffold, App):
             if request_started.receivers:
                 await request_started.send_async(self)
             if self._read_body_first:
-                await (request_context or request_ctx).request._read_ahead()
+                await (request_context or request_ctx)._connection._read_ahead()  # type: ignore[attr-defined]
             result: Any = await self.preprocess_request(request_context)
             if result is None:
                 result = await self.dispatch_request(request_context)
@@ -615,7 +616,7 @@ class Quart(WebsocketScaffold, App):
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_request hooks; a hook's return value
         stops the request and becomes the response."""
-        request = (request_context or request_ctx).request
+        request: Any = (request_context or request_ctx)._connection
         return await self._preprocess(request, "before_request")  # type: ignore[no-any-return]
 
     async def _preprocess(self, connection: BaseRequestWebsocket, kind: str) -> Any:
@@ -634,7 +635,7 @@ class Quart(WebsocketScaffold, App):
 
     async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Call the view the URL matched (or answer OPTIONS automatically)."""
-        request = (request_context or request_ctx).request
+        request: Any = (request_context or request_ctx)._connection
         if (
             request.routing_exception is None
             and request.method == "OPTIONS"
@@ -795,7 +796,7 @@ class Quart(WebsocketScaffold, App):
         body of the werkzeug response a view or handler returned (a WSGI response's body
         is in memory or an iterable; a sans-IO one has none)."""
         if isinstance(response, Response):
-            return response
+            return response  # checked by callers on the request path too, to save a call
         other: Any = response
         body: Any = b""
         if getattr(other, "is_streamed", False):
@@ -905,7 +906,7 @@ class Quart(WebsocketScaffold, App):
         self, exc: BaseException | None, request_context: RequestContext | None = None
     ) -> None:
         """teardown_request functions (inner blueprints first), then the signal."""
-        request = (request_context or request_ctx).request
+        request: Any = (request_context or request_ctx)._connection
         await self._teardown(request, exc, "teardown_request", request_tearing_down)
 
     async def _teardown(

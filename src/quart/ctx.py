@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
-from functools import lru_cache, wraps
+from functools import wraps
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -100,14 +100,19 @@ class _ConnectionContext:
 
     _cv: ContextVar[Any]
 
+    #: Set by ``auto_pop`` when it leaves the context pushed.
+    preserved = False
+
     def __init__(
         self,
         app: Quart,
-        connection: BaseRequestWebsocket,
+        request: BaseRequestWebsocket,
         session: SessionMixin | None = None,
     ) -> None:
+        """``request`` is the connection: the request, or the websocket (Quart's name
+        for both)."""
         self.app = app
-        self._connection = connection
+        self._connection = request
         self._session = session
         self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
@@ -116,8 +121,6 @@ class _ConnectionContext:
             self._bind()  # refuse an untrusted host before anything else happens
         self._after_functions: list[Callable[..., Any]] = []
         self._cv_tokens: list[tuple[Token[Any], AppContext | None]] = []
-        #: Set by ``auto_pop`` when it leaves the context pushed.
-        self.preserved = False
 
     def copy(self) -> Any:
         """A context for the same connection and session, to push in another task."""
@@ -283,9 +286,6 @@ class RequestContext(_ConnectionContext):
 
     _cv = _cv_request
 
-    def __init__(self, app: Quart, request: Request, session: SessionMixin | None = None) -> None:
-        super().__init__(app, request, session)
-
     @property
     def request(self) -> Request:
         """The request this context is for."""
@@ -297,8 +297,9 @@ class RequestContext(_ConnectionContext):
 
     async def _teardown(self, exc: BaseException | None) -> None:
         await self.app.do_teardown_request(exc, self)
-        if self.request._files is not None:
-            await self.request.close()
+        request: Any = self._connection
+        if request._files is not None:
+            await request.close()
 
     async def __aenter__(self) -> RequestContext:
         await self.push()
@@ -309,9 +310,6 @@ class WebsocketContext(_ConnectionContext):
     """The context of one websocket connection: ``websocket``, ``session``, the app."""
 
     _cv = _cv_websocket
-
-    def __init__(self, app: Quart, request: Websocket, session: SessionMixin | None = None) -> None:
-        super().__init__(app, request, session)
 
     @property
     def websocket(self) -> Websocket:
@@ -349,14 +347,17 @@ def _loads_on_first_use(interface: Any) -> bool:
     itself changed how they are opened or saved (one that saves differently is given
     every session, as in Flask). Any other object (a mock, a proxy forwarding through
     ``__getattr__``) has its methods called, looked up on the instance."""
-    if not _stock_session_class(type(interface)):  # type: ignore[arg-type]
+    kind = type(interface)
+    stock = _STOCK_SESSION_CLASSES.get(kind)
+    if stock is None:
+        stock = _STOCK_SESSION_CLASSES[kind] = _is_stock_session_class(kind)
+    if not stock:
         return False
     own = getattr(interface, "__dict__", None)
-    return own is None or own.keys().isdisjoint(_SESSION_METHODS)
+    return not own or own.keys().isdisjoint(_SESSION_METHODS)
 
 
-@lru_cache(maxsize=64)
-def _stock_session_class(kind: type) -> bool:
+def _is_stock_session_class(kind: type) -> bool:
     return (
         getattr(kind, "open_session", None) is SecureCookieSessionInterface.open_session
         and getattr(kind, "make_null_session", None) is SessionInterface.make_null_session
@@ -364,6 +365,10 @@ def _stock_session_class(kind: type) -> bool:
         and getattr(kind, "should_set_cookie", None) is SessionInterface.should_set_cookie
         and getattr(kind, "__getattribute__", None) is object.__getattribute__
     )
+
+
+#: Session interface classes seen, and whether each is the stock one (a handful per app).
+_STOCK_SESSION_CLASSES: dict[type, bool] = {}
 
 
 def after_this_request(func: AfterRequestCallable) -> AfterRequestCallable:
