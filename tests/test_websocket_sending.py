@@ -250,3 +250,25 @@ async def test_an_http_subclass_can_wrap_handle_request(app: Quart) -> None:
     response = await app.test_client().get("/")
     assert await response.get_data() == b"hi"
     assert handled == ["/"]
+
+
+async def test_a_stream_read_in_the_test_client_is_held_back(app: Quart) -> None:
+    produced = [0]
+
+    @app.route("/feed")
+    async def feed() -> Any:
+        async def generate() -> Any:
+            while True:
+                produced[0] += 1
+                yield b"chunk"
+
+        return generate()
+
+    async with app.test_client().request("/feed") as connection:
+        await connection.send_complete()
+        assert await connection.receive() == b"chunk"
+        for _ in range(1000):  # the test goes on with other work meanwhile
+            await asyncio.sleep(0)
+        # The stream waits for the test to read rather than queueing without end.
+        assert produced[0] <= type(connection).queue_size + 3
+        await connection.disconnect()

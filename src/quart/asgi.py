@@ -15,6 +15,7 @@ import sys
 import traceback
 import warnings
 from collections import deque
+from collections.abc import Awaitable
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -83,10 +84,11 @@ class ASGIHTTPConnection:
         self._send: ASGISendCallable | None = None
         self._receive: ASGIReceiveCallable | None = None
 
-    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> Awaitable[None]:
+        """The ASGI call: awaiting it runs ``handle_request``. A plain method that
+        returns that coroutine, so that every request is one coroutine frame shorter."""
         self._receive = receive
-        request = self._create_request_from_scope(send)
-        await self.handle_request(request, send)
+        return self.handle_request(self._create_request_from_scope(send), send)
 
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
         """Run the app for ``request`` and send its response with ``send``."""

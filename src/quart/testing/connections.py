@@ -44,13 +44,70 @@ class WebsocketResponseError(Exception):
         self.response = response
 
 
+class _FromApp:
+    """What the app sent, waiting for the test to receive it.
+
+    At most ``limit`` messages wait: an app that sends more waits for room, as it would
+    for a client that reads slowly, so a handler or stream that only sends never fills
+    the test's memory. Once released (the test left, or waits for the end), the app
+    never waits again; the messages that end a conversation never wait.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._room: asyncio.Future[None] | None = None
+        self._released = False
+
+    async def put(self, item: Any) -> None:
+        while self.queue.qsize() >= self.limit and not self._released:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+        self.queue.put_nowait(item)
+
+    def put_last(self, item: Any) -> None:
+        self.queue.put_nowait(item)
+
+    def release(self) -> None:
+        self._released = True
+        self._make_room()
+
+    def _make_room(self) -> None:
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    async def get(self, task: asyncio.Task[None], ended: Exception) -> Any:
+        """The next message, or the app's own error if it failed first, or ``ended``
+        if it finished without sending one."""
+        getter = asyncio.ensure_future(self.queue.get())
+        await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            self._make_room()
+            return getter.result()
+        getter.cancel()
+        task.result()  # the app raised: propagate it
+        return ended
+
+    def drain(self) -> list[Any]:
+        """What is left, once the app has finished."""
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
+
 class TestHTTPConnection:
     """One HTTP request to the app, with the body sent and the response read as streams.
 
     ``async with client.request("/path", method="POST") as connection:`` then
     ``await connection.send(b"...")``, ``await connection.send_complete()``,
     ``await connection.receive()`` (a chunk) or ``await connection.as_response()``.
+    At most ``queue_size`` chunks of a streamed response wait for the test to receive
+    them; leaving the block lets the app finish.
     """
+
+    queue_size = 64
 
     def __init__(self, app: Quart, scope: Scope, _preserve_context: bool = False) -> None:
         self.app = app
@@ -60,7 +117,7 @@ class TestHTTPConnection:
         self.push_promises: list[tuple[str, Headers]] = []
         self.response_data = bytearray()
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._from_app: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+        self._from_app = _FromApp(self.queue_size)
         self._task: asyncio.Task[None] | None = None
         self._preserve_context = _preserve_context
 
@@ -78,6 +135,7 @@ class TestHTTPConnection:
         return item
 
     async def disconnect(self) -> None:
+        self._from_app.release()
         await self._to_app.put({"type": "http.disconnect"})
 
     async def __aenter__(self) -> TestHTTPConnection:
@@ -91,11 +149,11 @@ class TestHTTPConnection:
         tb: TracebackType | None,
     ) -> None:
         assert self._task is not None
+        self._from_app.release()
         if exc_type is not None:
             await self.disconnect()
         await self._task
-        while not self._from_app.empty():
-            item = self._from_app.get_nowait()
+        for item in self._from_app.drain():
             if isinstance(item, bytes):
                 self.response_data.extend(item)
 
@@ -115,13 +173,8 @@ class TestHTTPConnection:
     async def _next_from_app(self) -> bytes | Exception:
         """The next item from the app, or the app's own error if it failed first."""
         assert self._task is not None
-        getter = asyncio.ensure_future(self._from_app.get())
-        await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if getter.done():
-            return getter.result()
-        getter.cancel()
-        self._task.result()  # the app raised: propagate it
-        return HTTPDisconnectError("The app ended without completing the response.")
+        ended = HTTPDisconnectError("The app ended without completing the response.")
+        return await self._from_app.get(self._task, ended)  # type: ignore[no-any-return]
 
     async def _asgi_receive(self) -> Message:
         return await self._to_app.get()
@@ -132,9 +185,11 @@ class TestHTTPConnection:
             self.headers = decode_headers(message["headers"])
             self.status_code = message["status"]
         elif kind == "http.response.body":
-            await self._from_app.put(message.get("body", b""))
-            if not message.get("more_body", False):
-                await self._from_app.put(HTTPDisconnectError())
+            if message.get("more_body", False):
+                await self._from_app.put(message.get("body", b""))
+            else:
+                self._from_app.put_last(message.get("body", b""))
+                self._from_app.put_last(HTTPDisconnectError())
         elif kind == "http.response.push":
             self.push_promises.append((message["path"], decode_headers(message["headers"])))
 
@@ -156,9 +211,7 @@ class TestWebsocketConnection:
         self.subprotocol: str | None = None
         self.response_headers: Headers | None = None
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._from_app: asyncio.Queue[Any] = asyncio.Queue()
-        self._room: asyncio.Future[None] | None = None  # the app, waiting to send more
-        self._left = False  # the test has closed or disconnected: the app never waits again
+        self._from_app = _FromApp(self.queue_size)
         self._task: asyncio.Task[None] | None = None
         self._denial_status: int | None = None
         self._denial_headers: Headers | None = None
@@ -178,8 +231,7 @@ class TestWebsocketConnection:
         assert self._task is not None
         await self.disconnect()
         await self._task
-        while not self._from_app.empty():
-            item = self._from_app.get_nowait()
+        for item in self._from_app.drain():
             if isinstance(item, WebsocketResponseError) and exc_type is None:
                 raise item
 
@@ -203,32 +255,18 @@ class TestWebsocketConnection:
         await self.send(dumps(data))
 
     async def close(self, code: int, reason: str = "") -> None:
-        self._leave()
+        self._from_app.release()
         await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
 
     async def disconnect(self) -> None:
-        self._leave()
+        self._from_app.release()
         await self._to_app.put({"type": "websocket.disconnect", "code": 1000, "reason": ""})
 
-    def _leave(self) -> None:
-        self._left = True
-        self._make_room()
-
-    def _make_room(self) -> None:
-        room = self._room
-        if room is not None and not room.done():
-            room.set_result(None)
 
     async def _next_from_app(self) -> Any:
         assert self._task is not None
-        getter = asyncio.ensure_future(self._from_app.get())
-        await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if getter.done():
-            self._make_room()
-            return getter.result()
-        getter.cancel()
-        self._task.result()
-        return WebsocketDisconnectError(1006, "The app ended the conversation.")
+        ended = WebsocketDisconnectError(1006, "The app ended the conversation.")
+        return await self._from_app.get(self._task, ended)
 
     async def _asgi_receive(self) -> Message:
         return await self._to_app.get()
@@ -240,13 +278,10 @@ class TestWebsocketConnection:
             self.subprotocol = message.get("subprotocol")
             self.response_headers = decode_headers(message.get("headers", []))
         elif kind == "websocket.send":
-            while self._from_app.qsize() >= self.queue_size and not self._left:
-                self._room = asyncio.get_running_loop().create_future()
-                await self._room
             data = message.get("bytes")
             await self._from_app.put(data if data is not None else message.get("text"))
         elif kind == "websocket.close":
-            await self._from_app.put(
+            self._from_app.put_last(
                 WebsocketDisconnectError(message.get("code", 1000), message.get("reason") or "")
             )
         elif kind == "websocket.http.response.start":
@@ -258,4 +293,4 @@ class TestWebsocketConnection:
                 response = self.app.response_class(
                     bytes(self._denial_body), self._denial_status, self._denial_headers
                 )
-                await self._from_app.put(WebsocketResponseError(response))
+                self._from_app.put_last(WebsocketResponseError(response))

@@ -73,7 +73,6 @@ class Body:
         self,
         expected_content_length: int | None,
         max_content_length: int | None,
-        *,
         receive: ASGIReceiveCallable | None = None,
         timeout: float | None = None,
     ) -> None:
@@ -354,10 +353,7 @@ class Request(BaseRequestWebsocket):
         """The body: ``await request.body`` for all of it, ``async for`` to stream it."""
         if self._body is None:
             self._body = self.body_class(
-                self.content_length,
-                self._max_content_length,
-                receive=self._receive,
-                timeout=self._body_timeout,
+                self.content_length, self._max_content_length, self._receive, self._body_timeout
             )
         return self._body
 
