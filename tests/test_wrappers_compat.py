@@ -302,10 +302,14 @@ async def test_a_request_without_a_form_read_makes_no_lock(app: Quart, client: A
     assert made == []
 
 
-async def test_request_stream_is_not_available() -> None:
-    req = make_request()
-    with pytest.raises(NotImplementedError, match="body"):
-        await req.stream
+async def test_request_stream_streams_the_body(app: Quart, client: Any) -> None:
+    @app.post("/")
+    async def count() -> dict[str, Any]:
+        chunks = [chunk async for chunk in request.stream]
+        return {"bytes": sum(map(len, chunks)), "same": request.stream is request.body}
+
+    response = await client.post("/", data=b"x" * 1000)
+    assert await response.get_json() == {"bytes": 1000, "same": True}
 
 
 async def test_request_data_is_the_raw_body_for_other_content_types() -> None:

@@ -411,10 +411,13 @@ class Request(BaseRequestWebsocket):
         self._max_form_parts = value
 
     @property
-    async def stream(self) -> NoReturn:
-        """Not available, as in Quart: stream the body with ``async for chunk in
-        request.body``."""
-        raise NotImplementedError("Use body instead")
+    def stream(self) -> Body:
+        """The body, to stream: ``async for chunk in request.stream`` (the same object
+        as ``request.body``; Quart has no stream and raises here).
+
+        .. versionadded:: 0.20
+        """
+        return self.body
 
     @property
     async def data(self) -> bytes:
