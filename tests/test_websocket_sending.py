@@ -14,6 +14,7 @@ from quart import Quart, websocket
 from quart.asgi import ASGIHTTPConnection, ASGIWebsocketConnection
 from quart.exceptions import ConnectionClosed
 from quart.signals import websocket_received, websocket_sent
+from quart.testing import WebsocketDisconnectError
 
 
 def ws_scope(path: str = "/ws", spec_version: str = "2.3") -> dict[str, Any]:
@@ -272,3 +273,42 @@ async def test_a_stream_read_in_the_test_client_is_held_back(app: Quart) -> None
         # The stream waits for the test to read rather than queueing without end.
         assert produced[0] <= type(connection).queue_size + 3
         await connection.disconnect()
+
+
+@pytest.mark.parametrize("message", ["x" * 11, b"x" * 11])
+async def test_a_message_over_the_size_limit_closes_with_1009(
+    app: Quart, message: str | bytes
+) -> None:
+    app.config["MAX_WEBSOCKET_MESSAGE_SIZE"] = 10
+    ended: list[int] = []
+
+    @app.websocket("/ws")
+    async def echo() -> None:
+        try:
+            while True:
+                await websocket.send(await websocket.receive())
+        except ConnectionClosed as closed:
+            ended.append(closed.code)
+            raise
+
+    async with app.test_client().websocket("/ws") as test_websocket:
+        await test_websocket.send(message[:10])  # at the limit: accepted
+        assert await test_websocket.receive() == message[:10]
+        await test_websocket.send(message)
+        with pytest.raises(WebsocketDisconnectError) as refused:
+            await test_websocket.receive()
+    assert refused.value.code == 1009
+    assert "too big" in refused.value.reason
+    assert ended == [1009]
+
+
+async def test_the_message_size_limit_can_be_lifted(app: Quart) -> None:
+    app.config["MAX_WEBSOCKET_MESSAGE_SIZE"] = None
+
+    @app.websocket("/ws")
+    async def size() -> None:
+        await websocket.send(str(len(await websocket.receive())))
+
+    async with app.test_client().websocket("/ws") as test_websocket:
+        await test_websocket.send(b"x" * (17 * 1024 * 1024))  # over the 16 MiB default
+        assert await test_websocket.receive() == "17825792"

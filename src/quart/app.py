@@ -164,6 +164,7 @@ class Quart(WebsocketScaffold, App):
             "MAX_COOKIE_SIZE": 4093,
             "MAX_FORM_MEMORY_SIZE": 500_000,
             "MAX_FORM_PARTS": 1_000,
+            "MAX_WEBSOCKET_MESSAGE_SIZE": 16 * 1024 * 1024,  # 16 MiB
             "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
             "PREFER_SECURE_URLS": False,  # https/wss when building external URLs
             "PRESERVE_CONTEXT_ON_EXCEPTION": None,

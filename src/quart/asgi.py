@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
@@ -414,6 +414,7 @@ class ASGIWebsocketConnection:
         self._waited = True  # the handler has waited for the client since its last send
         self._handling_task: asyncio.Task[Any] | None = None
         self._cancelled_handler = False
+        self._max_message_size: int | None = app.config["MAX_WEBSOCKET_MESSAGE_SIZE"]
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         self._receive = receive
@@ -530,6 +531,9 @@ class ASGIWebsocketConnection:
             if kind == "websocket.receive":
                 data = message.get("bytes")
                 received = message.get("text") or "" if data is None else bytes(data)
+                limit = self._max_message_size
+                if limit is not None and len(received) > limit:
+                    await self._refuse_message(len(received), limit)
                 if websocket_received.receivers:
                     await websocket_received.send_async(received)
                 return received
@@ -540,6 +544,18 @@ class ASGIWebsocketConnection:
                 closed = ConnectionClosed(self._close_code, self._close_reason)
                 self._tell_handler(closed)
                 raise closed
+
+    async def _refuse_message(self, size: int, limit: int) -> NoReturn:
+        """A message over ``MAX_WEBSOCKET_MESSAGE_SIZE``: close with 1009 (message too
+        big), whatever the server would accept, and end the conversation as if the
+        client had left (its length is counted in characters for text)."""
+        reason = f"Message too big ({size} > {limit})"
+        if self._send is not None:
+            await self.close_connection(self._send, 1009, reason)
+        self._closed = self._client_left = True
+        closed = ConnectionClosed(1009, reason)
+        self._tell_handler(closed)
+        raise closed
 
     def _tell_handler(self, closed: ConnectionClosed) -> None:
         """The client left: a ``receive()`` waiting on the reader raises ``closed``, and
