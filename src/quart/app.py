@@ -33,6 +33,7 @@ from .debug import traceback_response
 from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
+from .limits import limits_by_endpoint
 from .logging import create_logger
 from .routing import QuartMap, QuartRule
 from .scaffold import WebsocketScaffold
@@ -237,6 +238,9 @@ class Quart(WebsocketScaffold, App):
         self._kinds_without_hooks: set[str] = set()
         self._async_views: dict[str, tuple[Callable[..., Any], AsyncCallable]] = {}
         self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
+        # Per-route body limits by endpoint (see quart.limits), collected at the first
+        # request after each registration, when every decorator has run.
+        self._route_limits: dict[str, Any] | None = None
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -257,6 +261,7 @@ class Quart(WebsocketScaffold, App):
         self._hook_chains.clear()
         self._kinds_without_hooks.clear()
         self._async_views.clear()
+        self._route_limits = None
         self._error_handlers.clear()
 
     @cached_property
@@ -594,6 +599,11 @@ class Quart(WebsocketScaffold, App):
         try:
             if request_started.receivers:
                 await request_started.send_async(self)
+            route_limits = self._route_limits
+            if route_limits is None:
+                route_limits = self._route_limits = limits_by_endpoint(self.view_functions)
+            if route_limits:
+                self._apply_route_limits(request_context, route_limits)
             if self._read_body_first:
                 await (request_context or request_ctx)._connection._read_ahead()  # type: ignore[attr-defined]
             result: Any = await self.preprocess_request(request_context)
@@ -602,6 +612,14 @@ class Quart(WebsocketScaffold, App):
         except Exception as error:
             result = await self._handle_dispatch_error(error)
         return await self.finalize_request(result, request_context)
+
+    def _apply_route_limits(
+        self, request_context: RequestContext | None, route_limits: dict[str, Any]
+    ) -> None:
+        """Give the request the limits its view asked for with ``route_limits``."""
+        request = (request_context or request_ctx)._connection
+        for name, value in route_limits.get(request.endpoint, {}).items():  # type: ignore[arg-type]
+            setattr(request, name, value)
 
     async def _handle_dispatch_error(self, error: Exception) -> Any:
         """``handle_user_exception`` for an error raised while dispatching. A handled HTTP
