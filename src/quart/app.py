@@ -77,7 +77,7 @@ from .typing import (
     WebsocketCallable,
     WhileServingCallable,
 )
-from .utils import is_async_callable, run_async, run_sync
+from .utils import check_header_names, is_async_callable, run_async, run_sync
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
 
 if TYPE_CHECKING:
@@ -791,6 +791,8 @@ class Quart(WebsocketScaffold, App):
             else:
                 response.status_code = int(status)
         if headers:
+            headers = Headers(headers)
+            check_header_names(headers)
             response.headers.update(headers)
         return response  # type: ignore[no-any-return]
 

@@ -255,13 +255,24 @@ _RECURRING_HEADERS = frozenset(
 _ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
 
+def check_header_names(headers: Headers) -> None:
+    """Refuse a header name that could end the header line (werkzeug checks values, not
+    names): one built from a client's text must never inject a header of its own."""
+    for name, _value in headers:
+        if "\n" in name or "\r" in name or ":" in name:
+            raise ValueError(f"The header name {name!r} contains a line break or a colon.")
+
+
 def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values."""
+    """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values. A name
+    with a line break is refused here too, whichever way it was set."""
     encoded = []
     for pair in headers:
         item = _ENCODED.get(pair)
         if item is None:
             name, value = pair
+            if "\n" in name or "\r" in name or ":" in name:
+                check_header_names(headers)  # raises, naming the header
             item = (name.lower().encode("latin1"), value.encode("latin1"))
             if name in _RECURRING_HEADERS and len(_ENCODED) < 1024:
                 _ENCODED[pair] = item
