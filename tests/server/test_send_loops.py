@@ -13,80 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .serving import HOST, free_port
+from .serving import HOST
+from .subprocess_server import PROMPT, SERVERS, get, served
 
 HERE = Path(__file__).parent
-PROMPT = 5.0  # seconds: a frozen worker never answers; a busy CI machine is slow
-SERVERS = {
-    "uvicorn-websockets": ["-m", "uvicorn", "--ws", "websockets", "--log-level", "warning"],
-    "uvicorn-wsproto": ["-m", "uvicorn", "--ws", "wsproto", "--log-level", "warning"],
-    "hypercorn": ["-m", "hypercorn", "--log-level", "warning"],
-}
-
-
-def _command(server: str, port: int) -> list[str]:
-    arguments = [sys.executable, *SERVERS[server], "send_loop_app:app"]
-    if server == "hypercorn":
-        return [*arguments, "--bind", f"{HOST}:{port}"]
-    return [*arguments, "--host", HOST, "--port", str(port)]
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    import socket
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # nothing announces that the subprocess is listening
-    raise RuntimeError("the server did not start listening")
 
 
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    process = subprocess.Popen(
-        _command(request.param, port), cwd=HERE, env=environment, stderr=subprocess.PIPE
-    )
-    try:
-        _wait_until_listening(port, process)
+    with served(request.param, "send_loop_app:app", HERE) as (_process, port):
         yield request.param, port
-    finally:
-        process.terminate()
-        try:
-            _out, errors = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _out, errors = process.communicate()
-        assert b"Traceback" not in errors, errors.decode(errors="replace")
-
-
-async def _get(port: int, path: str) -> tuple[int, bytes]:
-    """A plain HTTP/1.1 GET on a new connection, answered within PROMPT seconds."""
-    async with asyncio.timeout(PROMPT):
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
-            writer.write(request.encode())
-            response = await reader.read()
-        finally:
-            writer.close()
-    head, _, body = response.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
 
 
 async def _how_it_ended(port: int, tag: str) -> object:
@@ -94,7 +36,7 @@ async def _how_it_ended(port: int, tag: str) -> object:
     server is another process: there is nothing to await but its answer)."""
     deadline = time.monotonic() + PROMPT
     while True:
-        status, body = await _get(port, f"/ended/{tag}")
+        status, body = await get(port, f"/ended/{tag}")
         assert status == 200
         ended = json.loads(body)["ended"]
         if ended is not None or time.monotonic() > deadline:
@@ -134,14 +76,14 @@ async def _check_worker_while_a_loop_runs(port: int, path: str, *, websocket: bo
     reading = asyncio.create_task(_read_fast(reader, counted))
     try:
         for _ in range(3):
-            assert await _get(port, "/") == (200, b"ok")
+            assert await get(port, "/") == (200, b"ok")
         assert counted[0] > 0  # the loop went on sending meanwhile
     finally:
         reading.cancel()
         # Dropped with unread data in the socket: the kernel resets the connection,
         # and no close frame is ever sent.
         writer.transport.abort()
-    assert await _get(port, "/") == (200, b"ok")
+    assert await get(port, "/") == (200, b"ok")
 
 
 @pytest.mark.parametrize("server", list(SERVERS), indirect=True)
@@ -153,7 +95,7 @@ async def test_a_websocket_send_loop_leaves_the_worker_answering(
     tag = f"ws-{kind}"
     await _check_worker_while_a_loop_runs(port, f"/ws/{kind}/{tag}", websocket=True)
     assert await _how_it_ended(port, tag) == 1006  # the next send said the client left
-    assert await _get(port, "/") == (200, b"ok")
+    assert await get(port, "/") == (200, b"ok")
 
 
 # uvicorn's HTTP side is the same whichever websocket implementation it has.
@@ -166,4 +108,4 @@ async def test_a_stream_that_never_waits_leaves_the_worker_answering(
     tag = f"stream-{kind}"
     await _check_worker_while_a_loop_runs(port, f"/stream/{kind}/{tag}", websocket=False)
     assert await _how_it_ended(port, tag) == "closed"  # the generator was closed
-    assert await _get(port, "/") == (200, b"ok")
+    assert await get(port, "/") == (200, b"ok")
