@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install chromium docs clean
+.PHONY: run test lint install chromium docs clean fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,16 @@ docs: $(STAMP)
 # Install what the tests need, lint, type-check, build the docs and run the whole suite.
 test: lint chromium docs
 	$(PY) -m pytest
+
+# A long, random ASGI fuzzing run (tests/reliability/test_fuzz_asgi.py); `make test` runs a
+# short, derandomized one.
+fuzz: $(STAMP)
+	QUART_FUZZ_EXAMPLES=100000 $(PY) -m pytest tests/reliability/test_fuzz_asgi.py --no-cov -q
+
+# Ten minutes of mixed load on the app under uvicorn, printing the memory figures
+# (tests/reliability/test_soak.py); `make test` runs thirty seconds of it.
+soak: $(STAMP)
+	QUART_SOAK_SECONDS=600 $(PY) -m pytest tests/reliability/test_soak.py --no-cov -q -s
 
 clean:
 	rm -rf $(VENV) .coverage build src/*.egg-info

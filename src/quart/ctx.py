@@ -13,7 +13,7 @@ from functools import wraps
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.utils import cached_property
 
 from .globals import _cv_app, _cv_request, _cv_websocket
@@ -212,6 +212,8 @@ class _ConnectionContext:
                 view_args = dict(matched)
         except HTTPException as error:
             self._connection.routing_exception = _detached(error)
+        except UnicodeError:  # a path a server decoded with surrogates cannot be redirected
+            self._connection.routing_exception = BadRequest("The request path is not valid.")
         else:
             self._connection.url_rule = rule
             self._connection.view_args = view_args

@@ -12,6 +12,7 @@ gives the complete length, as in Quart.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from functools import lru_cache
@@ -163,9 +164,24 @@ class FileBody(ResponseBody):
         self._file: IO[bytes] | None = None
 
     async def __aenter__(self) -> AsyncIterable[bytes]:
-        self._file = await run_sync(open)(self.file_path, "rb")
-        await run_sync(self._file.seek)(self.begin)
+        # Opened (and positioned) in one step in a thread, shielded: a client leaving
+        # meanwhile cancels the wait, not the thread, and the file it opens is closed.
+        opening = asyncio.get_running_loop().run_in_executor(None, self._open)
+        try:
+            self._file = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)
+            raise
         return self
+
+    def _open(self) -> IO[bytes]:
+        file = open(self.file_path, "rb")  # noqa: SIM115 - closed by __aexit__
+        try:
+            file.seek(self.begin)
+        except BaseException:
+            file.close()
+            raise
+        return file
 
     async def __aexit__(
         self,
@@ -195,6 +211,12 @@ class FileBody(ResponseBody):
         """Serve only the bytes from ``begin`` to ``end``; the complete length."""
         self.begin, self.end = _check_range(begin, end, self.size)
         return self.size
+
+
+def _close_opened(opening: asyncio.Future[IO[bytes]]) -> None:
+    """Close the file an abandoned ``FileBody.__aenter__`` opened after all."""
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
 
 
 class IOBody(ResponseBody):
