@@ -1,6 +1,6 @@
 """The app ``test_abuse.py`` serves in a subprocess: small routes to abuse, and
-``/state``, which tells how many tasks and open files the worker has, so that a test
-can check that nothing was left behind."""
+``/state``, which tells how many tasks and open files the worker has (and what the
+tasks run), so that a test can check that nothing was left behind."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ async def big() -> bytes:
 
 @app.get("/state")
 async def state() -> dict[str, Any]:
-    return {"tasks": len(asyncio.all_tasks()), "files": len(os.listdir("/proc/self/fd"))}
+    tasks = asyncio.all_tasks()
+    running = sorted({getattr(task.get_coro(), "__qualname__", "?") for task in tasks})
+    return {"tasks": len(tasks), "files": len(os.listdir("/proc/self/fd")), "running": running}
 
 
 @app.websocket("/ws")
