@@ -105,3 +105,21 @@ def test_route_limits_needs_numbers() -> None:
         route_limits(max_content_length=None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="number"):
         route_limits(body_timeout=-1)
+
+
+async def test_a_query_string_with_too_many_fields_is_refused(app: Quart) -> None:
+    app.config["MAX_FORM_PARTS"] = 5
+
+    @app.get("/search")
+    async def search() -> dict[str, int]:
+        return {"fields": len(request.args)}
+
+    client = app.test_client()
+    response = await client.get("/search?" + "&".join(f"f{n}=x" for n in range(5)))
+    assert await response.get_json() == {"fields": 5}
+    response = await client.get("/search?" + "&".join(f"f{n}=x" for n in range(6)))
+    assert response.status_code == 414
+    assert "more than 5 fields" in await response.get_data(as_text=True)
+    # A view that never reads the arguments is not refused.
+    response = await client.get("/missing?" + "&".join("f=x" for _ in range(100)))
+    assert response.status_code == 404

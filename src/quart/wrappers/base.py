@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import RequestURITooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
@@ -14,6 +15,7 @@ from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
 from .. import json
+from ..globals import _cv_app
 
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
@@ -93,10 +95,23 @@ class BaseRequestWebsocket(SansIORequest):
         They are immutable (``ImmutableMultiDict``), so one parsed object serves every
         request with the same short query string, as the same URLs come back again and
         again; a mutable ``parameter_storage_class`` gets a fresh object each time."""
+        query_string = self.query_string
+        ctx = _cv_app.get(None)
+        limit = None if ctx is None else ctx.app.config["MAX_FORM_PARTS"]
+        # More than ``limit`` fields need more than 2 * limit bytes: only such a query
+        # string is counted.
+        if (
+            limit is not None
+            and len(query_string) > 2 * limit
+            and query_string.count(b"&") >= limit
+        ):
+            raise RequestURITooLarge(
+                f"The query string has more than {limit} fields (MAX_FORM_PARTS)."
+            )
         storage = self.parameter_storage_class
-        if storage is ImmutableMultiDict and len(self.query_string) <= _SHARED_ARGS_MAX:
-            return _shared_args(self.query_string)
-        return storage(parse_query_string(self.query_string))
+        if storage is ImmutableMultiDict and len(query_string) <= _SHARED_ARGS_MAX:
+            return _shared_args(query_string)
+        return storage(parse_query_string(query_string))
 
     @cached_property
     def full_path(self) -> str:
