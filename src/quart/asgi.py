@@ -538,12 +538,7 @@ class ASGIWebsocketConnection:
                     await websocket_received.send_async(received)
                 return received
             if kind == "websocket.disconnect":
-                self._closed = self._client_left = True
-                self._close_code = message.get("code", 1005)
-                self._close_reason = message.get("reason") or ""
-                closed = ConnectionClosed(self._close_code, self._close_reason)
-                self._tell_handler(closed)
-                raise closed
+                self._end(message.get("code", 1005), message.get("reason") or "")
 
     async def _refuse_message(self, size: int, limit: int) -> NoReturn:
         """A message over ``MAX_WEBSOCKET_MESSAGE_SIZE``: close with 1009 (message too
@@ -552,8 +547,15 @@ class ASGIWebsocketConnection:
         reason = f"Message too big ({size} > {limit})"
         if self._send is not None:
             await self.close_connection(self._send, 1009, reason)
+        self._end(1009, reason)
+
+    def _end(self, code: int, reason: str) -> NoReturn:
+        """The conversation is over (``code``, ``reason``): tell the handler, and raise
+        ``ConnectionClosed`` in the task that read the news."""
         self._closed = self._client_left = True
-        closed = ConnectionClosed(1009, reason)
+        self._close_code = code
+        self._close_reason = reason
+        closed = ConnectionClosed(code, reason)
         self._tell_handler(closed)
         raise closed
 

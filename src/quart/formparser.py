@@ -188,7 +188,8 @@ class MultiPartParser:
         self.stream_factory = stream_factory
 
     def fail(self, message: str) -> NoReturn:
-        """Stop parsing: the body is malformed (answered with a 400)."""
+        """Stop parsing: the body is malformed (``parse`` answers it with a 400 that
+        gives ``message``)."""
         raise ValueError(message)
 
     def get_part_charset(self, headers: Headers) -> str:
@@ -234,15 +235,14 @@ class MultiPartParser:
                     collector.drain(decoder)
             decoder.receive_data(None)
             collector.drain(decoder)
+            if not collector.finished:
+                self.fail("it ended before its closing boundary")
         except ValueError as error:
             collector.close_files()
             raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
         except BaseException:
             collector.close_files()
             raise
-        if not collector.finished:
-            collector.close_files()
-            raise BadRequest("The multipart/form-data body ended before its closing boundary.")
         return self.cls(collector.fields), self.cls(collector.files)
 
 

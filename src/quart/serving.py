@@ -59,17 +59,15 @@ def run(
     ca_certs: str | None,
     certfile: str | None,
     keyfile: str | None,
-    *,
-    from_cli: bool = False,
 ) -> None:
     """Serve ``app`` in the foreground until SIGINT or SIGTERM (see ``Quart.run``).
 
-    ``from_cli`` (or ``cli_run``) is for ``quart run``, which has set ``app.debug``
-    already. Otherwise (``app.run()``) a call made while a ``quart`` command imports the
-    app does nothing, so that an ``app.run()`` outside a ``__main__`` guard cannot block
-    the command.
+    Called by ``quart run`` (``cli_run`` set), which has set ``app.debug`` already.
+    Otherwise (``app.run()`` in the app's code) a call made while a ``quart`` command
+    imports the app does nothing, so that an ``app.run()`` outside a ``__main__`` guard
+    cannot block the command.
     """
-    if not (from_cli or cli_run.get()):
+    if not cli_run.get():
         if os.environ.get("QUART_RUN_FROM_CLI") == "true":
             print(
                 " * Ignoring a call to 'app.run()': the 'quart' command is loading the app."

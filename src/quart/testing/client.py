@@ -51,7 +51,6 @@ class QuartClient:
     """
 
     http_connection_class: type[TestHTTPConnectionProtocol] = TestHTTPConnection
-    # Until its send and receive take and give ``str | bytes`` as the protocol says:
     websocket_connection_class: type[TestWebsocketConnectionProtocol] = TestWebsocketConnection
 
     def __init__(self, app: Quart, use_cookies: bool = True) -> None:

@@ -363,18 +363,19 @@ class Response(SansIOResponse):
         body = self.response
         if isinstance(body, DataBody):
             data = body.data
-        elif self.implicit_sequence_conversion:
-            await self.make_sequence()
-            data = self.response.data  # type: ignore[attr-defined]
         else:
-            data = b"".join([chunk async for chunk in self.iter_encode()])
+            data = await self._collect()
+            if self.implicit_sequence_conversion:
+                self.response = self.data_body_class(data)
         return data.decode("utf-8") if as_text else data
 
     async def make_sequence(self) -> None:
         """Collect the body into memory (a ``DataBody``), so that it can be read more
         than once. The headers are left as they are."""
-        data = b"".join([chunk async for chunk in self.iter_encode()])
-        self.response = self.data_body_class(data)
+        self.response = self.data_body_class(await self._collect())
+
+    async def _collect(self) -> bytes:
+        return b"".join([chunk async for chunk in self.iter_encode()])
 
     def set_data(self, data: str | bytes | bytearray) -> None:
         """Replace the body with ``data`` (text is UTF-8 encoded) and set Content-Length."""
