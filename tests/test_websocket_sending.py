@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from quart import Quart, websocket
+from quart import Quart, serving, websocket
 from quart.asgi import ASGIHTTPConnection, ASGIWebsocketConnection
 from quart.exceptions import ConnectionClosed
 from quart.signals import websocket_received, websocket_sent
@@ -312,3 +312,50 @@ async def test_the_message_size_limit_can_be_lifted(app: Quart) -> None:
     async with app.test_client().websocket("/ws") as test_websocket:
         await test_websocket.send(b"x" * (17 * 1024 * 1024))  # over the 16 MiB default
         assert await test_websocket.receive() == "17825792"
+
+
+@pytest.mark.parametrize("shape", ["receiving", "sending", "waiting elsewhere"])
+async def test_the_embedded_server_closes_websockets_with_1001_when_it_stops(
+    app: Quart, shape: str
+) -> None:
+    """What ``app.run`` does on SIGTERM before its server stops: each handler ends as if
+    its client had left, whether it waits in ``receive()``, sends in a loop, or waits on
+    something else while another of its tasks receives (the chat pattern)."""
+    ended: list[tuple[str, int]] = []
+    never = asyncio.Event()
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+        await websocket.send("ready")
+        try:
+            if shape == "receiving":
+                await websocket.receive()
+            elif shape == "sending":
+                while True:
+                    await websocket.send("tick")
+            else:
+                reader = asyncio.create_task(websocket.receive())
+                try:
+                    await never.wait()
+                finally:
+                    reader.cancel()
+        except ConnectionClosed as closed:
+            ended.append(("closed", closed.code))
+            raise
+        except asyncio.CancelledError:
+            ended.append(("cancelled", 0))
+            raise
+
+    async with app.test_client().websocket("/ws") as test_websocket:
+        assert await test_websocket.receive() == "ready"
+        await asyncio.sleep(0.1)  # past the reader's delay: every path is in place
+        assert len(app._open_websockets) == 1
+        await serving.close_websockets(app)
+        with pytest.raises(WebsocketDisconnectError) as closed:
+            while True:
+                await test_websocket.receive()
+    assert closed.value.code == 1001
+    assert closed.value.reason == "Server shutting down"
+    assert ended == [("cancelled", 0) if shape == "waiting elsewhere" else ("closed", 1001)]
+    assert not app._open_websockets

@@ -230,6 +230,9 @@ class Quart(WebsocketScaffold, App):
         self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.background_tasks: set[asyncio.Task[None]] = set()
         self._serving_gens: list[AsyncGenerator[None, None]] = []
+        # The websockets being handled, which the embedded server closes with 1001 (going
+        # away) when it shuts down (see serving.close_websockets).
+        self._open_websockets: set[ASGIWebsocketConnection] = set()
         self._preserved_context: RequestContext | None = None  # for `async with client:`
         # Per-configuration caches (see _check_setup_finished): hook chains by kind and
         # endpoint, the kinds of hook nobody registered, async forms of views, and error

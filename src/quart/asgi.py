@@ -429,9 +429,12 @@ class ASGIWebsocketConnection:
         handshake with the response the app gave instead of accepting."""
         self._send = send
         self._schedule_reader()  # until its first receive(), the handler counts as away
+        open_websockets = self.app._open_websockets
+        open_websockets.add(self)
         try:
             response = await self.app.handle_websocket(websocket)
         finally:
+            open_websockets.discard(self)
             await self._stop_reader()
         if self._closed:
             return
@@ -549,6 +552,16 @@ class ASGIWebsocketConnection:
             await self.close_connection(self._send, 1009, reason)
         self._end(1009, reason)
 
+    async def _go_away(self, code: int, reason: str) -> None:
+        """The server is shutting down: close the connection with ``code`` and end the
+        handler as if the client had left, its ``receive()`` or ``send()`` raising
+        ``ConnectionClosed``."""
+        if self._closed or self._send is None:
+            return
+        await self.close_connection(self._send, code, reason)
+        self._client_left = True
+        self._tell_handler(ConnectionClosed(code, reason))
+
     def _end(self, code: int, reason: str) -> NoReturn:
         """The conversation is over (``code``, ``reason``): tell the handler, and raise
         ``ConnectionClosed`` in the task that read the news."""
@@ -595,6 +608,9 @@ class ASGIWebsocketConnection:
             self._receiving_directly = True
             try:
                 return await self._next_message()
+            except asyncio.CancelledError:
+                self._raise_if_client_left()
+                raise
             finally:
                 self._receiving_directly = False
         finally:

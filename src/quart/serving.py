@@ -94,6 +94,9 @@ def run(
 
     async def stopped() -> None:
         await shutdown_event.wait()
+        # Tell websocket clients the server is going away (1001) before hypercorn stops:
+        # it would otherwise hold them for its graceful timeout, then cancel them.
+        await close_websockets(app)
 
     for name in ("SIGINT", "SIGTERM"):
         try:
@@ -140,6 +143,14 @@ def run(
         sys.stdout.flush()  # the new process image would lose what is still buffered
         sys.stderr.flush()
         restart()
+
+
+async def close_websockets(app: Quart) -> None:
+    """Close every websocket ``app`` is handling with 1001 (going away), ending each
+    handler as if its client had left: what a server shutting down owes its clients,
+    and which ASGI has no message for."""
+    for connection in list(app._open_websockets):
+        await connection._go_away(1001, "Server shutting down")
 
 
 def _bracketed(host: str) -> str:

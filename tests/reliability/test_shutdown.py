@@ -9,9 +9,10 @@ seen all four), the test sends SIGTERM to the server process and checks that:
 - the background task finished, and ``after_serving`` ran after it;
 - the websocket ends with a close frame, whose code is the server's choice: uvicorn
   sends 1012 (service restart) at once; hypercorn leaves the websocket open until its
-  graceful timeout, then cancels the handler and sends 1011 (internal error). Neither
-  sends the 1001 (going away) issue 14 asked for, and the app cannot close it itself:
-  ASGI tells the app of the shutdown (lifespan) only once the connections have ended;
+  graceful timeout, then cancels the handler and sends 1011 (internal error). ASGI tells
+  the app of the shutdown (lifespan) only once the connections have ended, so under
+  those two the app cannot send 1001 (going away) itself; the embedded server
+  (``app.run()``) handles the signal itself and closes with 1001 at once;
 - new connections are refused once the server has begun to shut down, except under
   hypercorn with worker processes (its default), whose parent process keeps the
   listening socket open until the end: those connections are accepted by the kernel but
@@ -93,6 +94,16 @@ SERVERS = {
         returncode=0,
         foreign_tracebacks=1,
     ),
+    # app.run(): hypercorn with our own signal handling, which closes websockets first.
+    "embedded": Expected(
+        [],
+        close_code=1001,
+        handler_ended={"how": "closed", "code": 1001},
+        waits_for_grace=False,
+        refuses_new_connections=True,
+        returncode=0,
+        foreign_tracebacks=0,
+    ),
 }
 
 
@@ -103,6 +114,9 @@ def _free_port() -> int:
 
 
 def _command(name: str, port: int) -> list[str]:
+    if name == "embedded":
+        run = f"from shutdown_app import app; app.run(host={HOST!r}, port={port})"
+        return [sys.executable, "-c", run]
     arguments = [sys.executable, *SERVERS[name].command, "shutdown_app:app"]
     if name.startswith("hypercorn"):
         return [*arguments, "--bind", f"{HOST}:{port}"]
