@@ -107,6 +107,8 @@ T_template_global = TypeVar("T_template_global", bound=TemplateGlobalCallable)
 T_template_test = TypeVar("T_template_test", bound=TemplateTestCallable)
 T_websocket = TypeVar("T_websocket", bound=WebsocketCallable)
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+#: What a Location may hold as it is: URL syntax and escapes (see RFC 3986).
+_LOCATION_SAFE = "%!#$&'()*+,/:;=?@[]~"
 AsyncCallable = Callable[..., Awaitable[Any]]
 T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
 T_before_serving = TypeVar("T_before_serving", bound=BeforeServingCallable)
@@ -808,7 +810,7 @@ class Quart(WebsocketScaffold, App):
         if error.response is not None:
             return error.response  # type: ignore[return-value]  # sent as ours (see _sendable)
         if isinstance(error, RequestRedirect):
-            return self.redirect(error.new_url, error.code)
+            return self.redirect(_escaped_location(error.new_url), error.code)
         response = self.response_class(_error_page(error), error.code)
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # the page is HTML, as the response says
@@ -1217,6 +1219,18 @@ def _exc_info_of(
     error: BaseException,
 ) -> tuple[type[BaseException], BaseException, TracebackType]:
     return (type(error), error, error.__traceback__)  # type: ignore[return-value]
+
+
+def _escaped_location(url: str) -> str:
+    """A routing redirect's URL, which repeats the client's query string (as werkzeug
+    decoded it, from latin-1) and so may hold anything a server let through, a line
+    break included: percent-encoded, byte for byte, it is a safe Location."""
+    base, mark, query = url.partition("?")
+    return (
+        quote(base, safe=_LOCATION_SAFE)
+        + mark
+        + quote(query, safe=_LOCATION_SAFE, encoding="latin-1")
+    )
 
 
 def _is_stream(value: Any) -> bool:

@@ -82,3 +82,28 @@ async def test_a_surrogate_in_a_redirecting_path_gets_a_response() -> None:
     await app(scope_for("/path//\udc80", b"/path/%2F\x80"), receive, send)
     assert sent[0]["type"] == "http.response.start"
     assert 300 <= sent[0]["status"] < 500
+
+
+async def test_a_line_break_in_the_query_of_a_redirected_path_is_escaped() -> None:
+    """A route redirect repeats the query string: one with a line break (which a
+    server may pass on) gave a 500, the Location header refusing it."""
+    app = Quart(__name__)
+
+    @app.route("/path/<path:rest>")
+    async def path_view(rest: str) -> Any:
+        return {"rest": rest}
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = scope_for("/path//a b", b"/path//a%20b")
+    scope["query_string"] = b"x=1\r\nSet-Cookie: y=2&z=\xc3\xa9"
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 308
+    location = dict(sent[0]["headers"])[b"location"]
+    assert location == b"http://localhost/path/a%20b?x=1%0D%0ASet-Cookie:%20y=2&z=%C3%A9"
