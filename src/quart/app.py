@@ -33,8 +33,8 @@ from .debug import traceback_response
 from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
-from .limits import limits_by_endpoint
 from .logging import create_logger
+from .plans import Pipeline, Plan, make_plan, overrides
 from .routing import QuartMap, QuartRule
 from .scaffold import WebsocketScaffold
 from .sessions import SecureCookieSessionInterface
@@ -236,16 +236,12 @@ class Quart(WebsocketScaffold, App):
         # away) when it shuts down (see serving.close_websockets).
         self._open_websockets: set[ASGIWebsocketConnection] = set()
         self._preserved_context: RequestContext | None = None  # for `async with client:`
-        # Per-configuration caches (see _check_setup_finished): hook chains by kind and
-        # endpoint, the kinds of hook nobody registered, async forms of views, and error
-        # handlers by exception type.
-        self._hook_chains: dict[tuple[str, str | None], tuple[AsyncCallable, ...]] = {}
-        self._kinds_without_hooks: set[str] = set()
-        self._async_views: dict[str, tuple[Callable[..., Any], AsyncCallable]] = {}
+        # Per-configuration caches (see _check_setup_finished): the plans of requests and
+        # websockets by endpoint (see quart.plans), and error handlers by exception type.
+        self._request_plans: dict[str | None, Plan] = {}
+        self._websocket_plans: dict[str | None, Plan] = {}
         self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
-        # Per-route body limits by endpoint (see quart.limits), collected at the first
-        # request after each registration, when every decorator has run.
-        self._route_limits: dict[str, Any] | None = None
+        self._appcontext_teardown: bool | None = None  # see _tears_down_appcontext
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -263,11 +259,10 @@ class Quart(WebsocketScaffold, App):
         """Every set-up method calls this first. As in Quart (unlike Flask), routes, hooks,
         handlers and blueprints may be added while the app serves: forget everything
         computed from the set-up so far, so that the next request sees the change."""
-        self._hook_chains.clear()
-        self._kinds_without_hooks.clear()
-        self._async_views.clear()
-        self._route_limits = None
+        self._request_plans.clear()
+        self._websocket_plans.clear()
         self._error_handlers.clear()
+        self._appcontext_teardown = None
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -379,36 +374,49 @@ class Quart(WebsocketScaffold, App):
         """
         return run_async(func)
 
-    def _chain(self, kind: str, connection: BaseRequestWebsocket) -> tuple[AsyncCallable, ...]:
-        """The hooks of one kind that apply to ``connection``'s endpoint (those of the app
-        and of its blueprints), in calling order and in async form; built on first use per
-        endpoint, cached until set-up changes."""
+    def _plan(self, connection: BaseRequestWebsocket, websocket: bool) -> Plan:
+        """The plan for ``connection``'s endpoint (see ``quart.plans``): made on first
+        use, and again if the view was replaced in ``view_functions`` directly."""
         rule = connection.url_rule
-        key = (kind, None if rule is None else rule.endpoint)
-        chain = self._hook_chains.get(key)
-        if chain is None:
-            chain = self._build_chain(kind, connection.blueprint)
-            self._hook_chains[key] = chain
-            if not any(getattr(self, f"{kind}_funcs").values()):
-                self._kinds_without_hooks.add(kind)  # callers can skip asking
-        return chain
+        endpoint = None if rule is None else rule.endpoint
+        plans = self._websocket_plans if websocket else self._request_plans
+        plan = plans.get(endpoint)
+        if plan is None or (
+            endpoint is not None and plan.view is not self.view_functions.get(endpoint)
+        ):
+            pipeline = self._websocket_pipeline() if websocket else self._request_pipeline()
+            plan = plans[endpoint] = make_plan(self, pipeline, endpoint, connection.blueprint)
+        return plan
 
-    def _build_chain(self, kind: str, blueprint: str | None) -> tuple[AsyncCallable, ...]:
-        registry: dict[str | None, list[Callable[..., Any]]] = getattr(self, f"{kind}_funcs")
-        names: list[str | None] = []
-        if blueprint is not None:
-            parts = blueprint.split(".")
-            names = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
-        funcs: list[Callable[..., Any]] = []
-        if kind.startswith("before_"):
-            # The app's first, then outer blueprints before inner ones, in registration order.
-            for name in [None, *reversed(names)]:
-                funcs.extend(registry.get(name, ()))
-        else:
-            # Inner blueprints first, the app last, each in reverse registration order.
-            for name in [*names, None]:
-                funcs.extend(reversed(registry.get(name, ())))
-        return tuple(self.ensure_async(func) for func in funcs)
+    def _tears_down_appcontext(self) -> bool:
+        """Whether popping an app context has teardown work whatever the signal's
+        receivers: teardown_appcontext functions, or an override of the step."""
+        needed = self._appcontext_teardown
+        if needed is None:
+            needed = self._appcontext_teardown = bool(self.teardown_appcontext_funcs) or overrides(
+                self, Quart.do_teardown_appcontext
+            )
+        return needed
+
+    def _request_pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.before_request_funcs,
+            self.after_request_funcs,
+            self.teardown_request_funcs,
+            Quart.preprocess_request,
+            Quart.process_response,
+            Quart.do_teardown_request,
+        )
+
+    def _websocket_pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.before_websocket_funcs,
+            self.after_websocket_funcs,
+            self.teardown_websocket_funcs,
+            Quart.preprocess_websocket,
+            Quart.postprocess_websocket,
+            Quart.do_teardown_websocket,
+        )
 
     # ------------------------------------------------------------ contexts
 
@@ -601,30 +609,23 @@ class Quart(WebsocketScaffold, App):
     ) -> Response:
         """Hooks, view and error handling for the current request; the final response."""
         self._got_first_request = True
+        ctx = request_context or _cv_request.get()
+        request: Any = ctx._connection
         try:
             if request_started.receivers:
                 await request_started.send_async(self)
-            route_limits = self._route_limits
-            if route_limits is None:
-                route_limits = self._route_limits = limits_by_endpoint(self.view_functions)
-            if route_limits:
-                self._apply_route_limits(request_context, route_limits)
+            ctx._plan = plan = self._plan(request, websocket=False)
+            if plan.limits:  # the view's own body limits (quart.limits)
+                for name, value in plan.limits.items():
+                    setattr(request, name, value)
             if self._read_body_first:
-                await (request_context or request_ctx)._connection._read_ahead()  # type: ignore[attr-defined]
-            result: Any = await self.preprocess_request(request_context)
+                await request._read_ahead()
+            result: Any = await self.preprocess_request(ctx) if plan.preprocess else None
             if result is None:
-                result = await self.dispatch_request(request_context)
+                result = await self.dispatch_request(ctx)
         except Exception as error:
             result = await self._handle_dispatch_error(error)
-        return await self.finalize_request(result, request_context)
-
-    def _apply_route_limits(
-        self, request_context: RequestContext | None, route_limits: dict[str, Any]
-    ) -> None:
-        """Give the request the limits its view asked for with ``route_limits``."""
-        request = (request_context or request_ctx)._connection
-        for name, value in route_limits.get(request.endpoint, {}).items():  # type: ignore[arg-type]
-            setattr(request, name, value)
+        return await self.finalize_request(result, ctx)
 
     async def _handle_dispatch_error(self, error: Exception) -> Any:
         """``handle_user_exception`` for an error raised while dispatching. A handled HTTP
@@ -640,46 +641,41 @@ class Quart(WebsocketScaffold, App):
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_request hooks; a hook's return value
         stops the request and becomes the response."""
-        request: Any = (request_context or request_ctx)._connection
-        return await self._preprocess(request, "before_request")  # type: ignore[no-any-return]
+        ctx = request_context or _cv_request.get()
+        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
+        return await self._preprocess(ctx._connection, plan)  # type: ignore[no-any-return]
 
-    async def _preprocess(self, connection: BaseRequestWebsocket, kind: str) -> Any:
-        """URL value preprocessors, then the ``kind`` hooks (before_request or
-        before_websocket); the first hook that returns a value ends the chain."""
-        if self.url_value_preprocessors:
-            for name in [None, *reversed(connection.blueprints)]:
-                for func in self.url_value_preprocessors.get(name, ()):
-                    func(connection.endpoint, connection.view_args)
-        if kind not in self._kinds_without_hooks:
-            for hook in self._chain(kind, connection):
-                result = await hook()
-                if result is not None:
-                    return result
+    async def _preprocess(self, connection: BaseRequestWebsocket, plan: Plan) -> Any:
+        """URL value preprocessors, then the before_request (or before_websocket) hooks
+        of ``plan``; the first hook that returns a value ends the chain."""
+        for func in plan.url_value_preprocessors:
+            func(connection.endpoint, connection.view_args)
+        for hook in plan.before:
+            result = await hook()
+            if result is not None:
+                return result
         return None
 
     async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Call the view the URL matched (or answer OPTIONS automatically)."""
-        request: Any = (request_context or request_ctx)._connection
-        if (
-            request.routing_exception is None
-            and request.method == "OPTIONS"
-            and getattr(request.url_rule, "provide_automatic_options", False)
+        ctx = request_context or _cv_request.get()
+        request = ctx._connection
+        if request.routing_exception is not None:
+            self.raise_routing_exception(request)
+        if request.method == "OPTIONS" and getattr(
+            request.url_rule, "provide_automatic_options", False
         ):
             return await self.make_default_options_response()
-        return await self._call_view(request)
+        plan = ctx._plan or self._plan(request, websocket=False)
+        assert plan.call_view is not None
+        return await plan.call_view(**(request.view_args or {}))
 
-    async def _call_view(self, connection: BaseRequestWebsocket) -> Any:
+    async def _call_view(self, connection: BaseRequestWebsocket, plan: Plan) -> Any:
         """Call the view or websocket handler the URL matched, or raise the routing error."""
         if connection.routing_exception is not None:
             self.raise_routing_exception(connection)
-        rule = connection.url_rule
-        assert rule is not None
-        endpoint = rule.endpoint
-        view = self.view_functions[endpoint]
-        cached = self._async_views.get(endpoint)
-        if cached is None or cached[0] is not view:  # first call, or the view was replaced
-            cached = self._async_views[endpoint] = (view, self.ensure_async(view))
-        return await cached[1](**(connection.view_args or {}))
+        assert plan.call_view is not None
+        return await plan.call_view(**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
         """Raise the error (404, 405 or redirect) that URL matching found."""
@@ -701,8 +697,10 @@ class Quart(WebsocketScaffold, App):
     ) -> Response:
         """Turn the view's result into a response and run the after_request processing."""
         response = await self.make_response(result)
+        ctx = request_context or _cv_request.get()
         try:
-            response = await self.process_response(response, request_context)
+            if self._must_postprocess(ctx, websocket=False):
+                response = await self.process_response(response, ctx)
             if request_finished.receivers:
                 await request_finished.send_async(self, response=response)
         except Exception:
@@ -711,21 +709,28 @@ class Quart(WebsocketScaffold, App):
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
 
+    def _must_postprocess(self, ctx: Any, websocket: bool) -> bool:
+        """Whether a response has to go through ``process_response`` (or
+        ``postprocess_websocket``): the plan has after hooks or the step is overridden,
+        the view added an ``after_this_*`` function, or there is a session to save."""
+        plan = ctx._plan or self._plan(ctx._connection, websocket)
+        return plan.postprocess or bool(ctx._after_functions) or ctx._session_to_save() is not None
+
     async def process_response(
         self, response: Response, request_context: RequestContext | None = None
     ) -> Response:
         """after_this_request functions, after_request hooks, then the session is saved."""
         ctx = request_context or _cv_request.get()
-        return await self._postprocess(ctx, response, "after_request")  # type: ignore[no-any-return]
+        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
+        return await self._postprocess(ctx, response, plan)  # type: ignore[no-any-return]
 
-    async def _postprocess(self, ctx: Any, response: Response | None, kind: str) -> Any:
-        """``after_this_*`` functions, the ``kind`` hooks (after_request or
-        after_websocket), then the session is saved."""
+    async def _postprocess(self, ctx: Any, response: Response | None, plan: Plan) -> Any:
+        """``after_this_*`` functions, the after_request (or after_websocket) hooks of
+        ``plan``, then the session is saved."""
         for func in ctx._after_functions:
             response = await self.ensure_async(func)(response)
-        if kind not in self._kinds_without_hooks:
-            for hook in self._chain(kind, ctx._connection):
-                response = await hook(response)
+        for hook in plan.after:
+            response = await hook(response)
         session = ctx._session_to_save()
         if session is not None:
             interface = self.session_interface
@@ -932,16 +937,14 @@ class Quart(WebsocketScaffold, App):
         self, exc: BaseException | None, request_context: RequestContext | None = None
     ) -> None:
         """teardown_request functions (inner blueprints first), then the signal."""
-        request: Any = (request_context or request_ctx)._connection
-        await self._teardown(request, exc, "teardown_request", request_tearing_down)
+        ctx = request_context or _cv_request.get()
+        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
+        await self._teardown(plan, exc, request_tearing_down)
 
-    async def _teardown(
-        self, connection: BaseRequestWebsocket, exc: BaseException | None, kind: str, signal: Any
-    ) -> None:
-        """The ``kind`` teardown functions (inner blueprints first), then ``signal``."""
-        if kind not in self._kinds_without_hooks:
-            for func in self._chain(kind, connection):
-                await func(exc)
+    async def _teardown(self, plan: Plan, exc: BaseException | None, signal: Any) -> None:
+        """The teardown functions of ``plan`` (inner blueprints first), then ``signal``."""
+        for func in plan.teardown:
+            await func(exc)
         if signal.receivers:
             await signal.send_async(self, exc=exc)
 
@@ -949,8 +952,9 @@ class Quart(WebsocketScaffold, App):
         self, exc: BaseException | None, websocket_context: WebsocketContext | None = None
     ) -> None:
         """teardown_websocket functions (inner blueprints first), then the signal."""
-        websocket = (websocket_context or _cv_websocket.get()).websocket
-        await self._teardown(websocket, exc, "teardown_websocket", websocket_tearing_down)
+        ctx = websocket_context or _cv_websocket.get()
+        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        await self._teardown(plan, exc, websocket_tearing_down)
 
     async def do_teardown_appcontext(self, exc: BaseException | None) -> None:
         """teardown_appcontext functions (last registered first), then the signal."""
@@ -989,32 +993,37 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """Hooks, handler and error handling for the current websocket."""
         self._got_first_request = True
-        websocket = (websocket_context or _cv_websocket.get()).websocket
+        ctx = websocket_context or _cv_websocket.get()
+        websocket = ctx.websocket
         result: Any = None
         try:
             if websocket_started.receivers:
                 await websocket_started.send_async(self)
+            ctx._plan = plan = self._plan(websocket, websocket=True)
             async with websocket._handling():  # a client leaving ends this part normally
-                result = await self.preprocess_websocket(websocket_context)
+                if plan.preprocess:
+                    result = await self.preprocess_websocket(ctx)
                 if result is None:
-                    result = await self.dispatch_websocket(websocket_context)
+                    result = await self.dispatch_websocket(ctx)
         except Exception as error:
             result = await self._handle_dispatch_error(error)
-        return await self.finalize_websocket(result, websocket_context)
+        return await self.finalize_websocket(result, ctx)
 
     async def preprocess_websocket(
         self, websocket_context: WebsocketContext | None = None
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_websocket hooks."""
-        websocket = (websocket_context or _cv_websocket.get()).websocket
-        return await self._preprocess(websocket, "before_websocket")  # type: ignore[no-any-return]
+        ctx = websocket_context or _cv_websocket.get()
+        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        return await self._preprocess(ctx._connection, plan)  # type: ignore[no-any-return]
 
     async def dispatch_websocket(
         self, websocket_context: WebsocketContext | None = None
     ) -> ResponseReturnValue | None:
         """Call the websocket handler the URL matched."""
-        websocket = (websocket_context or _cv_websocket.get()).websocket
-        return await self._call_view(websocket)  # type: ignore[no-any-return]
+        ctx = websocket_context or _cv_websocket.get()
+        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        return await self._call_view(ctx._connection, plan)  # type: ignore[no-any-return]
 
     async def finalize_websocket(
         self,
@@ -1024,8 +1033,10 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """Make a response from the handler's result (if any) and post-process it."""
         response = None if result is None else await self.make_response(result)
+        ctx = websocket_context or _cv_websocket.get()
         try:
-            response = await self.postprocess_websocket(response, websocket_context)
+            if self._must_postprocess(ctx, websocket=True):
+                response = await self.postprocess_websocket(response, ctx)
             if websocket_finished.receivers:
                 await websocket_finished.send_async(self, response=response)
         except Exception:
@@ -1039,7 +1050,8 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """after_this_websocket functions, after_websocket hooks, session save."""
         ctx = websocket_context or _cv_websocket.get()
-        return await self._postprocess(ctx, response, "after_websocket")  # type: ignore[no-any-return]
+        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        return await self._postprocess(ctx, response, plan)  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- serving
 

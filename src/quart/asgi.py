@@ -154,7 +154,7 @@ class ASGIHTTPConnection:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": encode_headers(response.headers),
+                    "headers": encode_headers(response._header_pairs),
                 }
             )
             body = response.response
@@ -165,9 +165,16 @@ class ASGIHTTPConnection:
                 )
                 return
             if type(body) is DataBody:
-                await _send_last(
-                    send, {"type": "http.response.body", "body": body.data, "more_body": False}
-                )
+                # As _send_last does, without the call: the common answer, sent in one go.
+                app_token = _cv_app.set(None)  # type: ignore[arg-type]
+                request_token = _cv_request.set(None)  # type: ignore[arg-type]
+                try:
+                    await send(
+                        {"type": "http.response.body", "body": body.data, "more_body": False}
+                    )
+                finally:
+                    _cv_request.reset(request_token)
+                    _cv_app.reset(app_token)
                 return
         except OSError:
             await response._discard_body()

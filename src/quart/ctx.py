@@ -19,12 +19,19 @@ from werkzeug.utils import cached_property
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .routing import QuartMap
 from .sessions import SecureCookieSessionInterface, SessionInterface
-from .signals import appcontext_popped, appcontext_pushed
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_tearing_down,
+    websocket_tearing_down,
+)
 
 if TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
+    from .plans import Plan
     from .sessions import SessionMixin
     from .typing import AfterRequestCallable, AfterWebsocketCallable
     from .wrappers import BaseRequestWebsocket, Request, Websocket
@@ -72,7 +79,8 @@ class AppContext:
             if len(self._cv_tokens) == 1:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                await self.app.do_teardown_appcontext(exc)
+                if self.app._tears_down_appcontext() or appcontext_tearing_down.receivers:
+                    await self.app.do_teardown_appcontext(exc)
         finally:
             current = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
@@ -102,6 +110,8 @@ class _ConnectionContext:
 
     #: Set by ``auto_pop`` when it leaves the context pushed.
     preserved = False
+    #: How the app handles this connection (see ``quart.plans``), once it dispatches it.
+    _plan: Plan | None = None
 
     def __init__(
         self,
@@ -298,7 +308,10 @@ class RequestContext(_ConnectionContext):
         return self._after_functions
 
     async def _teardown(self, exc: BaseException | None) -> None:
-        await self.app.do_teardown_request(exc, self)
+        app = self.app
+        plan = self._plan or app._plan(self._connection, websocket=False)
+        if plan.tear_down or request_tearing_down.receivers:
+            await app.do_teardown_request(exc, self)
         request: Any = self._connection
         if request._files is not None:
             await request.close()
@@ -323,7 +336,10 @@ class WebsocketContext(_ConnectionContext):
         return self._after_functions
 
     async def _teardown(self, exc: BaseException | None) -> None:
-        await self.app.do_teardown_websocket(exc, self)
+        app = self.app
+        plan = self._plan or app._plan(self._connection, websocket=True)
+        if plan.tear_down or websocket_tearing_down.receivers:
+            await app.do_teardown_websocket(exc, self)
 
     async def __aenter__(self) -> WebsocketContext:
         await self.push()

@@ -255,7 +255,7 @@ _RECURRING_HEADERS = frozenset(
 _ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
 
-def check_header_names(headers: Headers) -> None:
+def check_header_names(headers: Iterable[tuple[str, str]]) -> None:
     """Refuse a header name that could end the header line (werkzeug checks values, not
     names): one built from a client's text must never inject a header of its own."""
     for name, _value in headers:
@@ -263,7 +263,7 @@ def check_header_names(headers: Headers) -> None:
             raise ValueError(f"The header name {name!r} contains a line break or a colon.")
 
 
-def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+def encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values. A name
     with a line break is refused here too, whichever way it was set."""
     encoded = []

@@ -311,11 +311,12 @@ class Response(SansIOResponse):
         self.timeout: float | None = _USE_CONFIG
         self.response: ResponseBody
         if headers is None and content_type is None and (status is None or type(status) is int):
-            # The common case, built without werkzeug's per-header validation: the values
-            # are ours and known to be valid.
-            self.headers = Headers()
-            items = self.headers._list
-            items.append(("Content-Type", _content_type(mimetype or self.default_mimetype)))
+            # The common case, built without werkzeug's per-header validation (the values
+            # are ours and known to be valid), and as a plain list until someone reads
+            # ``headers``.
+            self._header_list = items = [
+                ("Content-Type", _content_type(mimetype or self.default_mimetype))
+            ]
             code = self.default_status if status is None else status
             line = _STATUS_LINES.get(code)
             if line is None:
@@ -338,6 +339,34 @@ class Response(SansIOResponse):
             self.set_data(response)
         else:
             self.response = self.iterable_body_class(response)
+
+    _headers: Headers | None = None
+    _header_list: list[tuple[str, str]] | None = None
+
+    @property
+    def headers(self) -> Headers:
+        """The headers. A response built the common way keeps them in a plain list until
+        they are first read here, so that sending it needs no ``Headers`` object (the
+        ASGI layer sends ``_header_pairs``)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers()
+            if self._header_list is not None:
+                headers._list = self._header_list
+                self._header_list = None
+        return headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
+        self._header_list = None
+
+    @property
+    def _header_pairs(self) -> Iterable[tuple[str, str]]:
+        """The headers as (name, value) pairs, without making a ``Headers`` object
+        for a response that has none yet."""
+        header_list = self._header_list
+        return self.headers if header_list is None else header_list
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
