@@ -23,6 +23,7 @@ from markupsafe import Markup
 from example_apps import load_example
 from quart import (
     Quart,
+    Response,
     got_request_exception,
     render_template_string,
     request,
@@ -758,3 +759,22 @@ async def test_transaction_with_custom_cookie_name_and_path() -> None:
     await client.post("/set", json={"user": "xia"})
     async with client.session_transaction("/read/") as transaction:
         assert transaction.get("user") == "xia"
+
+
+@pytest.mark.parametrize(
+    "existing", [None, "Accept", "accept, cookie", "Cookie", "*", "Accept-Encoding,Origin", ""]
+)
+def test_a_saved_session_varies_on_cookie_as_werkzeug_would_say(existing: str | None) -> None:
+    """The session adds ``Cookie`` to ``Vary`` without werkzeug's header set, whose
+    parsing and writing back cost as much as the rest of saving a session."""
+    from quart.sessions import _vary_on_cookie
+
+    ours, plain = Response("x"), Response("x")
+    if existing is not None:
+        ours.headers["Vary"] = existing
+        plain.headers["Vary"] = existing
+    _vary_on_cookie(ours)
+    _vary_on_cookie(ours)  # a second time changes nothing
+    plain.vary.add("Cookie")
+    assert ours.vary.as_set() == plain.vary.as_set()
+    assert ours.headers.getlist("Vary") == [plain.headers["Vary"]]

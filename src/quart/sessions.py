@@ -265,7 +265,7 @@ class SecureCookieSessionInterface(SessionInterface):
         httponly = self.get_cookie_httponly(app)
 
         if session.accessed:
-            response.vary.add("Cookie")
+            _vary_on_cookie(response)
 
         if not session:
             if session.modified:
@@ -278,7 +278,7 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                response.vary.add("Cookie")
+                _vary_on_cookie(response)
             return
 
         if not self.should_set_cookie(app, session):
@@ -298,4 +298,16 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
             samesite=samesite,
         )
+        _vary_on_cookie(response)
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``
+    does, without parsing the header into a set and writing it back (which costs as
+    much as the rest of saving a session) when it is absent or names Cookie already."""
+    headers = response.headers
+    vary = headers.get("Vary")
+    if vary is None:
+        headers.add("Vary", "Cookie")
+    elif "cookie" not in (part.strip().lower() for part in vary.split(",")):
         response.vary.add("Cookie")
