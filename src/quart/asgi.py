@@ -193,6 +193,7 @@ class ASGIHTTPConnection:
         self._start_watching(task)
         is_file = isinstance(body, (FileBody, IOBody))
         held = b""
+        sent = 0  # chunks, of which every eighth lets other work run
         try:
             async with asyncio.timeout(timeout), body as chunks:
                 # Closed here when the loop is left early, not later by the garbage
@@ -215,12 +216,14 @@ class ASGIHTTPConnection:
                             except OSError:
                                 self._client_left = True
                                 return
-                        if not is_file:
+                        sent += 1
+                        if not is_file and not sent % 8:
                             # Servers return from send at once while their buffer has
                             # room, so a generator that never awaits would hold the loop
                             # for the whole stream: other clients would wait, and the
-                            # watcher would never see this one leave. (A file's chunks
-                            # are read in a thread, which lets the loop run.)
+                            # watcher would never see this one leave. Every eighth chunk
+                            # lets the loop run. (A file's chunks are read in a thread,
+                            # which lets the loop run.)
                             await asyncio.sleep(0)
                 finally:
                     close = getattr(iterator, "aclose", None)
