@@ -30,11 +30,17 @@ class Framework:
     pythonpath: tuple[Path, ...] = ()
     distribution: str | None = None
     """Distribution whose version the report shows."""
+    skips: frozenset[str] = frozenset()
+    """Scenarios this contender does not implement (shown as "n/a"): a hand-written ASGI app
+    has no session, template or multipart machinery to measure."""
 
-    @property
-    def app_ref(self) -> str:
-        """The ``module:attribute`` reference uvicorn and the in-process worker load."""
-        return f"benchmarks.apps.{self.module}:app"
+    def app_ref(self, attribute: str = "app") -> str:
+        """The ``module:attribute`` reference the servers and the in-process worker load."""
+        return f"benchmarks.apps.{self.module}:{attribute}"
+
+    def runs(self, scenario: str) -> bool:
+        """Whether this contender implements the scenario."""
+        return scenario not in self.skips
 
     def env(self) -> dict[str, str]:
         """Environment for this framework's subprocess.
@@ -57,7 +63,13 @@ class Framework:
 
 
 FRAMEWORKS: tuple[Framework, ...] = (
-    Framework("raw", "raw ASGI", "raw_asgi", PROJECT_PYTHON),
+    Framework(
+        "raw",
+        "raw ASGI",
+        "raw_asgi",
+        PROJECT_PYTHON,
+        skips=frozenset({"session", "template", "multipart"}),
+    ),
     # src/ goes first on the path, so "this project" is always the work tree being measured,
     # whether or not it is installed editable in the venv yet.
     Framework("ours", "this project", "quart_app", PROJECT_PYTHON, (ROOT / "src",), "quart"),
@@ -92,7 +104,8 @@ def git_revision() -> str:
 PROBE = """
 import importlib.metadata, importlib.util, json, platform
 versions = {}
-for name in ("quart", "starlette", "uvicorn", "uvloop", "httptools", "werkzeug", "flask"):
+for name in ("quart", "starlette", "uvicorn", "granian", "uvloop", "httptools", "werkzeug",
+             "flask"):
     try:
         versions[name] = importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

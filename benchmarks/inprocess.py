@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks.frameworks import ROOT, Framework
-from benchmarks.scenarios import SCENARIOS_BY_NAME, Scenario
+from benchmarks.scenarios import SCENARIOS_BY_NAME, Scenario, cookie_header
 
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -96,6 +96,16 @@ class Connection:
             if self._done is not None:
                 self._done.set()
 
+    def set_cookies(self) -> list[str]:
+        """Every ``Set-Cookie`` header of the response (``response`` keeps only the last)."""
+        return [
+            bytes(value).decode("latin-1")
+            for message in self.messages
+            if message["type"] == "http.response.start"
+            for name, value in message.get("headers", [])
+            if bytes(name).lower() == b"set-cookie"
+        ]
+
     def response(self) -> tuple[int, dict[str, str], bytes]:
         """Status, headers (lower-case names) and body assembled from the sent messages."""
         status, headers, chunks = 0, {}, []
@@ -111,7 +121,7 @@ class Connection:
         return status, headers, b"".join(chunks)
 
 
-def make_scope(scenario: Scenario) -> dict[str, Any]:
+def make_scope(scenario: Scenario, cookie: str | None = None) -> dict[str, Any]:
     """The HTTP (or websocket) scope a server would build for this scenario's request."""
     if scenario.kind == "websocket":
         return {
@@ -139,7 +149,7 @@ def make_scope(scenario: Scenario) -> dict[str, Any]:
         "raw_path": scenario.path.encode(),
         "query_string": scenario.query.encode(),
         "root_path": "",
-        "headers": scenario.headers(),
+        "headers": scenario.headers(cookie),
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
         "state": {},
@@ -270,12 +280,6 @@ class Lifespan:
             await self._exchange("shutdown")
 
 
-def load_app(reference: str) -> ASGIApp:
-    module_name, _, attribute = reference.partition(":")
-    app: ASGIApp = getattr(importlib.import_module(module_name), attribute)
-    return app
-
-
 def environment(loop_name: str) -> dict[str, Any]:
     """What the worker ran on: interpreter, event loop, library versions, which quart."""
     versions: dict[str, str] = {}
@@ -294,19 +298,40 @@ def environment(loop_name: str) -> dict[str, Any]:
 
 
 class Worker:
-    """The worker side: one framework's app on one event loop, answering the parent's
-    commands (one JSON object a line on stdin, one reply a line on the reply stream)."""
+    """The worker side: one framework's app module on one event loop, answering the parent's
+    commands (one JSON object a line on stdin, one reply a line on the reply stream).
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+    The module's apps (``app``, ``realistic_app``) are loaded, and their lifespan started,
+    when a scenario first needs them; ``app`` right away."""
+
+    def __init__(self, module: str, settings: Settings) -> None:
+        self.module = importlib.import_module(module)
         self.settings = settings
+        self.apps: dict[str, ASGIApp] = {}
+        self.lifespans: list[Lifespan] = []
         self.scopes: dict[str, dict[str, Any]] = {}
+
+    async def load(self, attribute: str) -> ASGIApp:
+        """The module's app of that name, its lifespan started the first time."""
+        app = self.apps.get(attribute)
+        if app is None:
+            app = getattr(self.module, attribute)
+            lifespan = Lifespan(app)
+            self.lifespans.append(lifespan)
+            await lifespan.startup()
+            self.apps[attribute] = app
+        return app
+
+    async def shutdown(self) -> None:
+        for lifespan in reversed(self.lifespans):
+            await lifespan.shutdown()
 
     async def timed(self, scenario: Scenario, count: int) -> float:
         """Seconds for ``count`` requests (or websocket round trips) of the scenario."""
+        app = self.apps[scenario.app]
         if scenario.kind == "websocket":
-            return await websocket_batch(self.app, self.scopes[scenario.name], scenario, count)
-        return await batch(self.app, self.scopes[scenario.name], scenario.body, count)
+            return await websocket_batch(app, self.scopes[scenario.name], scenario, count)
+        return await batch(app, self.scopes[scenario.name], scenario.body, count)
 
     async def check(self, scenario: Scenario) -> str | None:
         """Why the app's answer to the scenario is wrong, or None."""
@@ -315,17 +340,36 @@ class Worker:
                 if scenario.kind == "websocket":
                     await self.timed(scenario, 1)
                     return None
-                connection = await call(self.app, self.scopes[scenario.name], scenario.body)
+                app = self.apps[scenario.app]
+                connection = await call(app, self.scopes[scenario.name], scenario.body)
         except TimeoutError:
             return f"no complete answer within {CHECK_TIMEOUT:g}s"
         except Exception as exc:
             return f"the app raised {exc!r}"
         return scenario.check(*connection.response())
 
+    async def prime(self, scenario: Scenario) -> str | None:
+        """The Cookie header made from what ``scenario.prime`` sets (see Scenario.prime)."""
+        if scenario.prime is None:
+            return None
+        priming = Scenario(f"{scenario.name}-prime", "priming", "GET", scenario.prime)
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            connection = await call(self.apps[scenario.app], make_scope(priming), b"")
+        return cookie_header(connection.set_cookies())
+
+    async def setup(self, scenario: Scenario) -> str | None:
+        """Load the app, build the request (with its primed cookie) and check the answer:
+        why it is wrong, or None."""
+        try:
+            await self.load(scenario.app)
+            self.scopes[scenario.name] = make_scope(scenario, await self.prime(scenario))
+        except Exception as exc:
+            return f"setting up raised {exc!r}"
+        return await self.check(scenario)
+
     async def prepare(self, scenario: Scenario) -> dict[str, Any]:
         """Check the answer, warm up, and find how many requests make a round."""
-        self.scopes[scenario.name] = make_scope(scenario)
-        error = await self.check(scenario)
+        error = await self.setup(scenario)
         if error is not None:
             return {"error": error}
         count, spent, per_request = 10, 0.0, 0.0
@@ -344,8 +388,7 @@ class Worker:
         return {"error": await self.check(scenario)}
 
     async def serve(self, commands: TextIO, replies: TextIO) -> None:
-        lifespan = Lifespan(self.app)
-        await lifespan.startup()
+        await self.load("app")
         for line in commands:  # blocking reads: nothing else runs in this process meanwhile
             command = json.loads(line)
             action = command["action"]
@@ -360,7 +403,7 @@ class Worker:
                 reply = await self.finish(scenario)
             replies.write(json.dumps(reply) + "\n")
             replies.flush()
-        await lifespan.shutdown()
+        await self.shutdown()
 
 
 def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
@@ -385,7 +428,7 @@ def worker_main(args: argparse.Namespace) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     factory, loop_name = loop_factory(args.loop)
     with asyncio.Runner(loop_factory=factory) as runner:
-        worker = Worker(load_app(args.app), settings)
+        worker = Worker(args.module, settings)
         runner.run(worker.serve(sys.stdin, replies))
     Path(args.result).write_text(json.dumps(environment(loop_name), indent=2))
 
@@ -415,7 +458,7 @@ class WorkerProcess:
             "-m",
             "benchmarks.inprocess",
             "--worker",
-            f"--app={framework.app_ref}",
+            f"--module=benchmarks.apps.{framework.module}",
             f"--result={self.result}",
             *settings.args(),
         ]
@@ -498,6 +541,8 @@ class Pool:
         rounds = self.settings.rounds
         iterations: dict[str, int] = {}
         for key in list(self.workers):
+            if not self.workers[key].framework.runs(scenario.name):
+                continue  # left out of the results: "n/a" in the table
             reply = self.ask(key, "prepare", scenario=scenario.name)
             if reply is not None and "error" in reply:
                 self.record(key, scenario, {"ok": False, "error": reply["error"]})
@@ -572,7 +617,7 @@ def run(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--worker", action="store_true", help="internal: measure one app")
-    parser.add_argument("--app", help="internal: module:attribute of the ASGI app")
+    parser.add_argument("--module", help="internal: the module holding the ASGI apps")
     parser.add_argument("--result", help="internal: where the worker writes its JSON")
     parser.add_argument("--rounds", type=int, default=Settings.rounds)
     parser.add_argument("--round-time", type=float, default=Settings.round_time)

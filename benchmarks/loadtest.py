@@ -1,4 +1,5 @@
-"""Loopback load run: each app served by uvicorn (httptools + uvloop, one worker), driven by wrk.
+"""Loopback load run: each app served by uvicorn (httptools + uvloop, one worker), and again
+by granian (ASGI interface, uvloop, one worker), driven by wrk.
 
 This measures what a deployment sees: the framework's cost plus the server's and the sockets'.
 Only 127.0.0.1 is ever targeted, and every step has a time limit.
@@ -6,9 +7,12 @@ Only 127.0.0.1 is ever targeted, and every step has a time limit.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,10 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.frameworks import ROOT, Framework
-from benchmarks.scenarios import Scenario
+from benchmarks.scenarios import Scenario, cookie_header
 
 HOST = "127.0.0.1"
 WRK_INSTALL_HINT = "wrk is not installed; on Debian: apt-get update && apt-get install -y wrk"
+SERVERS = ("uvicorn", "granian")
+UVICORN_ARGS = (
+    "--loop", "uvloop", "--http", "httptools", "--workers", "1",
+    "--no-access-log", "--log-level", "warning",
+)  # fmt: skip
+GRANIAN_ARGS = (
+    "--interface", "asgi", "--loop", "uvloop", "--http", "1", "--workers", "1",
+    "--no-ws", "--log-level", "warning",
+)  # fmt: skip
+"""How each server is started, besides host, port and app (shown in the report)."""
 
 
 @dataclass(frozen=True)
@@ -58,80 +72,140 @@ def free_port() -> int:
         return port
 
 
-def fetch(port: int, scenario: Scenario, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
-    """One request over a real socket, as the correctness check before loading."""
+def request(
+    port: int, method: str, target: str, body: bytes, headers: dict[str, str], timeout: float = 5
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request over a real socket: status, headers as sent, body."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        headers = {"Content-Type": "application/json"} if scenario.body else {}
-        connection.request(
-            scenario.method, scenario.target, body=scenario.body or None, headers=headers
-        )
+        connection.request(method, target, body=body or None, headers=headers)
         response = connection.getresponse()
-        body = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+        return response.status, response.getheaders(), response.read()
     finally:
         connection.close()
 
 
-class Server:
-    """uvicorn serving one framework's app in a subprocess we own and always stop."""
+def prime(port: int, scenario: Scenario) -> str | None:
+    """The Cookie header from what ``scenario.prime`` sets (see Scenario.prime)."""
+    if scenario.prime is None:
+        return None
+    _, headers, _ = request(port, "GET", scenario.prime, b"", {})
+    return cookie_header([value for name, value in headers if name.lower() == "set-cookie"])
 
-    def __init__(self, framework: Framework, log: Path, extra_args: tuple[str, ...] = ()) -> None:
+
+def request_headers(scenario: Scenario, cookie: str | None) -> dict[str, str]:
+    headers = {"Content-Type": scenario.content_type} if scenario.body else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    return headers
+
+
+def fetch(
+    port: int, scenario: Scenario, cookie: str | None = None, timeout: float = 5
+) -> tuple[int, dict[str, str], bytes]:
+    """One request over a real socket, as the correctness check before loading."""
+    status, headers, body = request(
+        port, scenario.method, scenario.target, scenario.body,
+        request_headers(scenario, cookie), timeout,
+    )  # fmt: skip
+    return status, {name.lower(): value for name, value in headers}, body
+
+
+class Server:
+    """uvicorn or granian serving one of a framework's apps in a subprocess we own and
+    always stop (with the workers granian starts: they share its process group)."""
+
+    def __init__(
+        self,
+        framework: Framework,
+        log: Path,
+        extra_args: tuple[str, ...] = (),
+        server: str = "uvicorn",
+        app: str = "app",
+    ) -> None:
         self.framework = framework
         self.port = free_port()
         self.log_path = log
         self.extra_args = extra_args
+        self.server = server
+        self.app = app
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout: float = 30) -> None:
-        command = [
-            str(self.framework.python), "-m", "uvicorn", self.framework.app_ref,
-            "--host", HOST, "--port", str(self.port),
-            "--loop", "uvloop", "--http", "httptools", "--workers", "1",
-            "--no-access-log", "--log-level", "warning", *self.extra_args,
+    def command(self) -> list[str]:
+        options = UVICORN_ARGS if self.server == "uvicorn" else GRANIAN_ARGS
+        return [
+            str(self.framework.python), "-m", self.server, *options, *self.extra_args,
+            "--host", HOST, "--port", str(self.port), self.framework.app_ref(self.app),
         ]  # fmt: skip
+
+    def start(self, ready_timeout: float = 30) -> None:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.framework.env(), stdout=log, stderr=subprocess.STDOUT
+                self.command(),
+                cwd=ROOT,
+                env=self.framework.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.process.returncode}: {self.log()}")
+                code = self.process.returncode
+                raise RuntimeError(f"{self.server} exited with {code}: {self.log()}")
             try:
                 with socket.create_connection((HOST, self.port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"uvicorn did not listen within {ready_timeout:.0f}s: {self.log()}")
+        raise RuntimeError(
+            f"{self.server} did not listen within {ready_timeout:.0f}s: {self.log()}"
+        )
 
     def log(self) -> str:
         lines = self.log_path.read_text(errors="replace").strip().splitlines()
         return " | ".join(lines[-5:])
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        # Anything left in the group we created (a granian worker) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def lua_script(scenario: Scenario, directory: Path) -> Path | None:
-    """A wrk script for requests wrk cannot express on its command line (a POST with a body)."""
-    if not scenario.body:
+def lua_string(data: bytes) -> str:
+    """A Lua string literal holding exactly these bytes (escapes keep CR LF intact, which
+    a Lua long string would not)."""
+    parts = []
+    for byte in data:
+        if byte in (0x22, 0x5C):  # " and \
+            parts.append("\\" + chr(byte))
+        elif 0x20 <= byte < 0x7F:
+            parts.append(chr(byte))
+        else:
+            parts.append(f"\\{byte:03d}")
+    return '"' + "".join(parts) + '"'
+
+
+def lua_script(scenario: Scenario, cookie: str | None, directory: Path) -> Path | None:
+    """A wrk script for requests wrk cannot express on its command line (a body, a cookie)."""
+    if not scenario.body and not cookie:
         return None
-    body = scenario.body.decode()
-    assert "]]" not in body, "the body must fit in a Lua long string"
+    lines = [f"wrk.method = {lua_string(scenario.method.encode())}"]
+    if scenario.body:
+        lines.append(f"wrk.body = {lua_string(scenario.body)}")
+    for name, value in request_headers(scenario, cookie).items():
+        lines.append(f"wrk.headers[{lua_string(name.encode())}] = {lua_string(value.encode())}")
     path = directory / f"{scenario.name}.lua"
-    path.write_text(
-        f'wrk.method = "{scenario.method}"\n'
-        f"wrk.body = [[{body}]]\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-    )
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -155,13 +229,18 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def run_wrk(
-    port: int, scenario: Scenario, seconds: int, settings: LoadSettings, directory: Path
+    port: int,
+    scenario: Scenario,
+    cookie: str | None,
+    seconds: int,
+    settings: LoadSettings,
+    directory: Path,
 ) -> dict[str, Any]:
     command = [
         wrk_path() or "wrk", f"-t{settings.threads}", f"-c{settings.connections}",
         f"-d{seconds}s", "--timeout", "5s",
     ]  # fmt: skip
-    script = lua_script(scenario, directory)
+    script = lua_script(scenario, cookie, directory)
     if script is not None:
         command += ["-s", str(script)]
     command.append(f"http://{HOST}:{port}{scenario.target}")
@@ -190,31 +269,37 @@ def load_scenario(
     server: Server, scenario: Scenario, settings: LoadSettings, directory: Path
 ) -> dict[str, Any]:
     """Check one scenario over HTTP, then load it with wrk."""
+    cookie = None
     try:
-        error = scenario.check(*fetch(server.port, scenario))
+        cookie = prime(server.port, scenario)
+        error = scenario.check(*fetch(server.port, scenario, cookie))
     except (OSError, http.client.HTTPException) as exc:
         error = f"no valid HTTP answer: {exc!r}"
     if error is not None:
         return {"ok": False, "error": error}
     if settings.warmup:
-        run_wrk(server.port, scenario, settings.warmup, settings, directory)
-    result = run_wrk(server.port, scenario, settings.duration, settings, directory)
+        run_wrk(server.port, scenario, cookie, settings.warmup, settings, directory)
+    result = run_wrk(server.port, scenario, cookie, settings.duration, settings, directory)
     error = judge(scenario, result)
     return {"ok": error is None, "error": error, **result}
 
 
 def run(
-    frameworks: list[Framework], scenarios: list[Scenario], settings: LoadSettings
+    frameworks: list[Framework],
+    scenarios: list[Scenario],
+    settings: LoadSettings,
+    server_name: str = "uvicorn",
 ) -> dict[str, dict[str, Any]]:
-    """Serve every framework at once (each idle but for its turn), then load the scenarios
-    one at a time: for each scenario every framework in turn, the order rotating. A stretch
-    when the machine is busier then weighs on every framework alike; wrk only ever loads
-    one server at a time, so they never share the CPU."""
+    """Serve every framework's apps at once (each idle but for its turn), then load the
+    scenarios one at a time: for each scenario every framework in turn, the order rotating.
+    A stretch when the machine is busier then weighs on every framework alike; wrk only
+    ever loads one server at a time, so they never share the CPU."""
     if wrk_path() is None:
-        print(f"uvicorn load run skipped: {WRK_INSTALL_HINT}", file=sys.stderr)
+        print(f"{server_name} load run skipped: {WRK_INSTALL_HINT}", file=sys.stderr)
         return {framework.key: {"error": WRK_INSTALL_HINT} for framework in frameworks}
     results: dict[str, dict[str, Any]] = {}
-    servers: dict[str, Server] = {}
+    servers: dict[tuple[str, str], Server] = {}
+    apps = sorted({scenario.app for scenario in scenarios})
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         directory = Path(tmp)
         try:
@@ -223,24 +308,32 @@ def run(
                 if missing is not None:
                     results[framework.key] = {"error": missing}
                     continue
-                server = Server(framework, directory / f"uvicorn-{framework.key}.log")
-                try:
-                    server.start()
-                except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-                    server.stop()
-                    results[framework.key] = {"error": str(exc)}
-                    continue
-                servers[framework.key] = server
                 results[framework.key] = {"scenarios": {}}
+                for app in apps:
+                    log = directory / f"{server_name}-{framework.key}-{app}.log"
+                    server = Server(framework, log, server=server_name, app=app)
+                    try:
+                        server.start()
+                    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                        server.stop()
+                        results[framework.key] = {"error": str(exc)}
+                        break
+                    servers[framework.key, app] = server
             for index, scenario in enumerate(scenarios):
-                print(f"uvicorn + wrk: {scenario.name} ...", file=sys.stderr, flush=True)
-                keys = list(servers)
+                print(f"{server_name} + wrk: {scenario.name} ...", file=sys.stderr, flush=True)
+                keys = [
+                    framework.key
+                    for framework in frameworks
+                    if (framework.key, scenario.app) in servers and framework.runs(scenario.name)
+                ]
                 shift = index % len(keys) if keys else 0
                 for key in keys[shift:] + keys[:shift]:
+                    server = servers[key, scenario.app]
                     try:
-                        result = load_scenario(servers[key], scenario, settings, directory)
+                        result = load_scenario(server, scenario, settings, directory)
                     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-                        result = {"ok": False, "error": f"{exc}; uvicorn log: {servers[key].log()}"}
+                        error = f"{exc}; {server_name} log: {server.log()}"
+                        result = {"ok": False, "error": error}
                     results[key]["scenarios"][scenario.name] = result
                     shown = f"{result['rps']:.0f} req/s" if result["ok"] else result["error"]
                     print(f"  {key}: {shown}", file=sys.stderr, flush=True)

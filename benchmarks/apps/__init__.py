@@ -1,1 +1,3 @@
-"""The same six endpoints, and a websocket echo, written for each framework under comparison."""
+"""The benchmark endpoints written for each framework under comparison: ``app`` (the six micro
+endpoints and a websocket echo) and ``realistic_app`` (session, template, upload, error
+handlers, static files, server-sent events) in each module."""

@@ -1,13 +1,35 @@
-"""The six endpoints and the websocket echo in idiomatic Starlette: the fast ASGI framework we
-measure ourselves by."""
+"""The benchmark endpoints in idiomatic Starlette: the fast ASGI framework we measure
+ourselves by.
+
+As in quart_app.py, ``app`` has the six micro endpoints and the websocket echo, and
+``realistic_app`` the realistic scenarios, each written the way Starlette's documentation
+writes it: SessionMiddleware, Jinja2Templates, ``request.form()``, exception handlers,
+StaticFiles and StreamingResponse.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from benchmarks.apps.content import (
+    ROWS,
+    SECRET_KEY,
+    STATIC_DIR,
+    TEMPLATES_DIR,
+    ensure_static_files,
+)
 
 
 async def plaintext(request: Request) -> Response:
@@ -55,4 +77,80 @@ app = Starlette(
         Route("/echo", echo, methods=["POST"]),
         WebSocketRoute("/ws", echo_socket),
     ]
+)
+
+
+ensure_static_files()
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+ITEMS = {1: {"id": 1, "name": "first"}}
+
+
+class BoomError(Exception):
+    """What the ``/boom`` view raises, for its exception handler to answer."""
+
+
+async def counter(request: Request) -> Response:
+    request.session["n"] = request.session.get("n", 0) + 1
+    return JSONResponse({"n": request.session["n"]})
+
+
+async def template(request: Request) -> Response:
+    return templates.TemplateResponse(request, "rows.html", {"rows": ROWS})
+
+
+async def upload(request: Request) -> Response:
+    async with request.form() as form:
+        file = form["file"]
+        text = form["text"]
+        assert isinstance(file, UploadFile) and isinstance(text, str)
+        return JSONResponse({"size": len(await file.read()), "text": text})
+
+
+async def item(request: Request) -> Response:
+    item_id: int = request.path_params["id"]
+    if item_id not in ITEMS:
+        raise HTTPException(404, detail=f"item {item_id} not found")
+    return JSONResponse(ITEMS[item_id])
+
+
+async def json_not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=404)
+
+
+async def boom(request: Request) -> Response:
+    raise BoomError("boom")
+
+
+async def boom_handler(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=500)
+
+
+async def sse(request: Request) -> Response:
+    count = int(request.query_params.get("n", "10"))
+
+    async def events() -> AsyncIterator[bytes]:
+        for index in range(count):
+            yield f"data: {index}\n\n".encode()
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+realistic_app = Starlette(
+    routes=[
+        Route("/user/{id:int}", user),
+        Route("/session", counter),
+        Route("/template", template),
+        Route("/upload", upload, methods=["POST"]),
+        Route("/items/{id:int}", item),
+        Route("/boom", boom),
+        Route("/sse", sse),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ],
+    exception_handlers={404: json_not_found, BoomError: boom_handler},
+    # App-wide, as the documentation shows it (and as the Quart app's SECRET_KEY is):
+    # every request of this app opens and saves the session.
+    middleware=[Middleware(SessionMiddleware, secret_key=SECRET_KEY)],
 )
