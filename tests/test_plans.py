@@ -11,10 +11,27 @@ import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.sansio.response import Response as WerkzeugResponse
 
-from quart import Blueprint, Quart, Response, after_this_request, session, websocket
-from quart.ctx import RequestContext, WebsocketContext
+from quart import (
+    Blueprint,
+    Quart,
+    Response,
+    after_this_request,
+    has_app_context,
+    has_request_context,
+    session,
+    websocket,
+)
+from quart.ctx import AppContext, RequestContext, WebsocketContext
+from quart.signals import appcontext_popped, appcontext_pushed
 
-STEPS = ["preprocess_request", "process_response", "do_teardown_request", "do_teardown_appcontext"]
+STEPS = [
+    "preprocess_request",
+    "dispatch_request",
+    "make_response",
+    "process_response",
+    "do_teardown_request",
+    "do_teardown_appcontext",
+]
 
 
 def app_overriding(steps: list[str], called: list[str]) -> Quart:
@@ -141,6 +158,10 @@ async def test_websocket_steps_overridden_by_the_app_class_are_called() -> None:
             called.append("preprocess")
             return await super().preprocess_websocket(ctx)
 
+        async def dispatch_websocket(self, ctx: WebsocketContext | None = None) -> Any:
+            called.append("dispatch")
+            return await super().dispatch_websocket(ctx)
+
         async def postprocess_websocket(self, response: Any, ctx: Any = None) -> Any:
             called.append("postprocess")
             return await super().postprocess_websocket(response, ctx)
@@ -158,7 +179,7 @@ async def test_websocket_steps_overridden_by_the_app_class_are_called() -> None:
     async with app.test_client().websocket("/ws") as test_websocket:
         await test_websocket.send("hi")
         assert await test_websocket.receive() == "hi"
-    assert called == ["preprocess", "postprocess", "teardown"]
+    assert called == ["preprocess", "dispatch", "postprocess", "teardown"]
 
 
 class PlainResponse(WerkzeugResponse):
@@ -193,3 +214,110 @@ async def test_a_response_built_the_quick_way_has_werkzeugs_headers(
     assert list(quick._header_pairs) == [*plain.headers, ("X-Added", "1")]
     quick.headers = Headers({"X-Only": "2"})
     assert list(quick._header_pairs) == [("X-Only", "2")]
+
+
+async def serve_once(app: Quart, path: str = "/") -> list[tuple[str, bool, bool]]:
+    """Call ``app`` as a server would; for each message sent, its type and whether a
+    request context and an app context were current while it was sent."""
+    seen: list[tuple[str, bool, bool]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        seen.append((message["type"], has_request_context(), has_app_context()))
+
+    await app(scope, receive, send)
+    return seen
+
+
+@pytest.mark.parametrize("teardown", ["none", "teardown_request", "teardown_appcontext"])
+async def test_the_last_message_goes_out_with_no_context_current(teardown: str) -> None:
+    """Whether popping the context has work or not, the message that ends a response
+    is sent with the framework's context variables unset (a server keeps a copy of the
+    current context in the timers it arms then), and teardown work runs after it."""
+    app = Quart(__name__)
+    events: list[str] = []
+
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    if teardown != "none":
+
+        def record(error: BaseException | None) -> None:
+            events.append(teardown)
+
+        getattr(app, teardown)(record)
+    for _ in range(2):  # the first request makes the plan; the second follows it
+        seen = await serve_once(app)
+        assert seen == [
+            ("http.response.start", True, True),
+            ("http.response.body", False, False),
+        ]
+    assert events == ([] if teardown == "none" else [teardown, teardown])
+
+
+async def test_app_context_signals_and_subclasses_are_honoured_on_the_quick_path() -> None:
+    """A request's app context is entered and left without awaiting its ``push`` and
+    ``pop`` only when those would do nothing more: receivers of the app context signals
+    and an app context class of the app's own are still called."""
+    events: list[str] = []
+
+    class RecordingContext(AppContext):
+        async def push(self) -> None:
+            events.append("push")
+            await super().push()
+
+        async def pop(self, exc: BaseException | None = None) -> None:
+            events.append("pop")
+            await super().pop(exc)
+
+    class App(Quart):
+        def app_context(self) -> AppContext:
+            return RecordingContext(self)
+
+    app = App(__name__)
+
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    assert (await serve_once(app))[-1] == ("http.response.body", False, False)
+    assert events == ["push", "pop"]
+
+    plain = Quart(__name__)
+
+    @plain.route("/")
+    async def plain_index() -> str:
+        return "ok"
+
+    await serve_once(plain)  # a plan exists: the next request would take the quick path
+
+    def pushed(sender: Quart) -> None:
+        events.append("pushed")
+
+    def popped(sender: Quart) -> None:
+        events.append("popped")
+
+    with (
+        appcontext_pushed.connected_to(pushed, plain),
+        appcontext_popped.connected_to(popped, plain),
+    ):
+        await serve_once(plain)
+    await serve_once(plain)  # disconnected: nothing more recorded
+    assert events == ["push", "pop", "pushed", "popped"]

@@ -404,6 +404,8 @@ class Quart(WebsocketScaffold, App):
             self.after_request_funcs,
             self.teardown_request_funcs,
             Quart.preprocess_request,
+            Quart.dispatch_request,
+            Quart.make_response,
             Quart.process_response,
             Quart.do_teardown_request,
         )
@@ -414,6 +416,8 @@ class Quart(WebsocketScaffold, App):
             self.after_websocket_funcs,
             self.teardown_websocket_funcs,
             Quart.preprocess_websocket,
+            Quart.dispatch_websocket,
+            Quart.make_response,
             Quart.postprocess_websocket,
             Quart.do_teardown_websocket,
         )
@@ -622,7 +626,10 @@ class Quart(WebsocketScaffold, App):
                 await request._read_ahead()
             result: Any = await self.preprocess_request(ctx) if plan.preprocess else None
             if result is None:
-                result = await self.dispatch_request(ctx)
+                if plan.dispatches:
+                    result = await self.dispatch_request(ctx)
+                else:
+                    result = await self._view_call(request, plan)
         except Exception as error:
             result = await self._handle_dispatch_error(error)
         return await self.finalize_request(result, ctx)
@@ -660,22 +667,20 @@ class Quart(WebsocketScaffold, App):
         """Call the view the URL matched (or answer OPTIONS automatically)."""
         ctx = request_context or _cv_request.get()
         request = ctx._connection
-        if request.routing_exception is not None:
-            self.raise_routing_exception(request)
-        if request.method == "OPTIONS" and getattr(
-            request.url_rule, "provide_automatic_options", False
-        ):
-            return await self.make_default_options_response()
-        plan = ctx._plan or self._plan(request, websocket=False)
-        assert plan.call_view is not None
-        return await plan.call_view(**(request.view_args or {}))
+        return await self._view_call(request, ctx._plan or self._plan(request, websocket=False))
 
-    async def _call_view(self, connection: BaseRequestWebsocket, plan: Plan) -> Any:
-        """Call the view or websocket handler the URL matched, or raise the routing error."""
+    def _view_call(self, connection: BaseRequestWebsocket, plan: Plan) -> Awaitable[Any]:
+        """What dispatching ``connection`` awaits: the view (or websocket handler) the
+        URL matched, called with the URL's values, or the automatic answer to OPTIONS.
+        Raises the routing error if the URL matched nothing."""
         if connection.routing_exception is not None:
             self.raise_routing_exception(connection)
+        if connection.method == "OPTIONS" and getattr(
+            connection.url_rule, "provide_automatic_options", False
+        ):
+            return self.make_default_options_response()
         assert plan.call_view is not None
-        return await plan.call_view(**(connection.view_args or {}))
+        return plan.call_view(**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
         """Raise the error (404, 405 or redirect) that URL matching found."""
@@ -696,8 +701,12 @@ class Quart(WebsocketScaffold, App):
         from_error_handler: bool = False,
     ) -> Response:
         """Turn the view's result into a response and run the after_request processing."""
-        response = await self.make_response(result)
         ctx = request_context or _cv_request.get()
+        plan = ctx._plan
+        if plan is None or plan.makes_responses:
+            response = await self.make_response(result)
+        else:
+            response = self._response_for(result)
         try:
             if self._must_postprocess(ctx, websocket=False):
                 response = await self.process_response(response, ctx)
@@ -748,6 +757,11 @@ class Quart(WebsocketScaffold, App):
         headers)``; the body may be a response, text, bytes, a dict or list (as JSON), a
         sync or async iterable or generator (streamed), or an HTTP exception.
         """
+        return self._response_for(result)
+
+    def _response_for(self, result: Any) -> Response:
+        """All of ``make_response``, which needs no ``await``: the request path calls
+        this directly unless the app overrides ``make_response``."""
         status: Any = None
         headers: HeadersValue | None = None
         value = result
@@ -1023,7 +1037,7 @@ class Quart(WebsocketScaffold, App):
         """Call the websocket handler the URL matched."""
         ctx = websocket_context or _cv_websocket.get()
         plan = ctx._plan or self._plan(ctx._connection, websocket=True)
-        return await self._call_view(ctx._connection, plan)  # type: ignore[no-any-return]
+        return await self._view_call(ctx._connection, plan)  # type: ignore[no-any-return]
 
     async def finalize_websocket(
         self,

@@ -77,12 +77,16 @@ class ASGIHTTPConnection:
     _client_left = False
     _streaming: asyncio.Task[Any] | None = None  # the task sending a stream
     _cancelled_stream = False
+    # The message that ends a response in memory, when it is sent after the request
+    # context is popped (see ``send_response``).
+    _last: Message | None = None
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
         self.scope = scope
         self._send: ASGISendCallable | None = None
         self._receive: ASGIReceiveCallable | None = None
+        self._may_send_last_later = False
 
     def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> Awaitable[None]:
         """The ASGI call: awaiting it runs ``handle_request``. A plain method that
@@ -93,10 +97,17 @@ class ASGIHTTPConnection:
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
         """Run the app for ``request`` and send its response with ``send``."""
         self._send = send
+        self._may_send_last_later = True
         try:
             await self.app.handle_request(request, self.send_response)
         except ConnectionClosed:
             return  # the client went away while its body was awaited: nothing to answer
+        last = self._last
+        if last is not None:
+            try:
+                await send(last)
+            except OSError:
+                return  # the client left: nothing more to do
 
     async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
         """Push the request body from ``receive`` into ``request.body`` until the client
@@ -116,7 +127,10 @@ class ASGIHTTPConnection:
 
     def _create_request_from_scope(self, send: ASGISendCallable) -> Request:
         scope = self.scope
-        path, root_path = _split_path(scope)
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path or path[:1] != "/":
+            path, root_path = _split_path(scope)
         config = self.app.config
         push = None
         if "http.response.push" in scope.get("extensions", {}):
@@ -165,16 +179,14 @@ class ASGIHTTPConnection:
                 )
                 return
             if type(body) is DataBody:
-                # As _send_last does, without the call: the common answer, sent in one go.
-                app_token = _cv_app.set(None)  # type: ignore[arg-type]
-                request_token = _cv_request.set(None)  # type: ignore[arg-type]
-                try:
-                    await send(
-                        {"type": "http.response.body", "body": body.data, "more_body": False}
-                    )
-                finally:
-                    _cv_request.reset(request_token)
-                    _cv_app.reset(app_token)
+                last = {"type": "http.response.body", "body": body.data, "more_body": False}
+                ctx = _cv_request.get(None)
+                if self._may_send_last_later and ctx is not None and ctx._pops_quietly():
+                    # Popping the context will run nothing: the body goes out once it is
+                    # popped, which is all that _send_last would do, at no cost.
+                    self._last = last
+                else:
+                    await _send_last(send, last)
                 return
         except OSError:
             await response._discard_body()

@@ -70,7 +70,7 @@ class AppContext:
         return ctx
 
     async def push(self) -> None:
-        self._cv_tokens.append(_cv_app.set(self))
+        self._enter()
         if appcontext_pushed.receivers:
             await appcontext_pushed.send_async(self.app)
 
@@ -82,12 +82,21 @@ class AppContext:
                 if self.app._tears_down_appcontext() or appcontext_tearing_down.receivers:
                     await self.app.do_teardown_appcontext(exc)
         finally:
-            current = _cv_app.get()
-            _cv_app.reset(self._cv_tokens.pop())
-        if current is not self:
-            raise AssertionError(f"Popped the wrong app context ({current!r} instead of {self!r})")
+            self._leave()
         if appcontext_popped.receivers:
             await appcontext_popped.send_async(self.app)
+
+    def _enter(self) -> None:
+        """All of ``push`` but the signal: make this the current app context."""
+        self._cv_tokens.append(_cv_app.set(self))
+
+    def _leave(self) -> None:
+        """All of ``pop`` but teardown and the signal: restore the app context that was
+        current before this one."""
+        current = _cv_app.get()
+        _cv_app.reset(self._cv_tokens.pop())
+        if current is not self:
+            raise AssertionError(f"Popped the wrong app context ({current!r} instead of {self!r})")
 
     async def __aenter__(self) -> AppContext:
         await self.push()
@@ -127,6 +136,7 @@ class _ConnectionContext:
         self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
         self._url_adapter: MapAdapter | _Sentinel | None = _sentinel
+        self._quiet = False  # see _pops_quietly
         if app.config["TRUSTED_HOSTS"] is not None:
             self._bind()  # refuse an untrusted host before anything else happens
         self._after_functions: list[Callable[..., Any]] = []
@@ -229,10 +239,16 @@ class _ConnectionContext:
             self._connection.view_args = view_args
 
     async def push(self) -> None:
+        app = self.app
         app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            await app_ctx.push()
+        if app_ctx is None or app_ctx.app is not app:
+            app_ctx = app.app_context()
+            # The app context a connection brings is pushed without awaiting its ``push``
+            # when that would only enter it (see ``_pops_quietly``).
+            if type(app_ctx) is AppContext and not appcontext_pushed.receivers:
+                app_ctx._enter()
+            else:
+                await app_ctx.push()
         else:
             app_ctx = None
         self._cv_tokens.append((self._cv.set(self), app_ctx))
@@ -252,9 +268,9 @@ class _ConnectionContext:
             self.match_request()
 
     async def pop(self, exc: BaseException | None = _sentinel) -> None:
-        last = len(self._cv_tokens) == 1
+        quiet, self._quiet = self._quiet, False
         try:
-            if last:
+            if not quiet and len(self._cv_tokens) == 1 and self._has_teardown():
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 await self._teardown(exc)
@@ -263,9 +279,29 @@ class _ConnectionContext:
             token, app_ctx = self._cv_tokens.pop()
             self._cv.reset(token)
             if app_ctx is not None:
-                await app_ctx.pop(exc)
+                if quiet or _pops_quietly(app_ctx):
+                    app_ctx._leave()
+                else:
+                    await app_ctx.pop(exc)
         if current is not self:
             raise AssertionError(f"Popped the wrong context ({current!r} instead of {self!r})")
+
+    def _has_teardown(self) -> bool:
+        """Whether popping this context has work for ``_teardown``: hooks, signal
+        receivers, files to close."""
+        raise NotImplementedError
+
+    def _pops_quietly(self) -> bool:
+        """Whether popping this context would only restore the context variables: no
+        teardown of its own, nor of the app context it brought. Asked once the
+        connection's code has run (nothing can then add teardown work); a True answer
+        is kept, for ``pop`` to skip asking again."""
+        tokens = self._cv_tokens
+        if len(tokens) != 1 or self._has_teardown():
+            return False
+        app_ctx = tokens[0][1]
+        self._quiet = app_ctx is None or _pops_quietly(app_ctx)
+        return self._quiet
 
     async def _teardown(self, exc: BaseException | None) -> None:
         raise NotImplementedError
@@ -307,11 +343,15 @@ class RequestContext(_ConnectionContext):
     def _after_request_functions(self) -> list[AfterRequestCallable]:
         return self._after_functions
 
+    def _has_teardown(self) -> bool:
+        request: Any = self._connection
+        plan = self._plan or self.app._plan(request, websocket=False)
+        return plan.tear_down or bool(request_tearing_down.receivers) or request._files is not None
+
     async def _teardown(self, exc: BaseException | None) -> None:
-        app = self.app
-        plan = self._plan or app._plan(self._connection, websocket=False)
+        plan = self._plan or self.app._plan(self._connection, websocket=False)
         if plan.tear_down or request_tearing_down.receivers:
-            await app.do_teardown_request(exc, self)
+            await self.app.do_teardown_request(exc, self)
         request: Any = self._connection
         if request._files is not None:
             await request.close()
@@ -335,15 +375,26 @@ class WebsocketContext(_ConnectionContext):
     def _after_websocket_functions(self) -> list[AfterWebsocketCallable]:
         return self._after_functions
 
+    def _has_teardown(self) -> bool:
+        plan = self._plan or self.app._plan(self._connection, websocket=True)
+        return plan.tear_down or bool(websocket_tearing_down.receivers)
+
     async def _teardown(self, exc: BaseException | None) -> None:
-        app = self.app
-        plan = self._plan or app._plan(self._connection, websocket=True)
-        if plan.tear_down or websocket_tearing_down.receivers:
-            await app.do_teardown_websocket(exc, self)
+        await self.app.do_teardown_websocket(exc, self)
 
     async def __aenter__(self) -> WebsocketContext:
         await self.push()
         return self
+
+
+def _pops_quietly(app_ctx: AppContext) -> bool:
+    """Whether popping ``app_ctx`` would only leave it: the stock class, and no
+    teardown function or signal receiver to run."""
+    return (
+        type(app_ctx) is AppContext
+        and app_ctx.app._appcontext_teardown is False  # see Quart._tears_down_appcontext
+        and not (appcontext_tearing_down.receivers or appcontext_popped.receivers)
+    )
 
 
 def _detached(error: HTTPException) -> HTTPException:

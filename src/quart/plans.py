@@ -37,6 +37,8 @@ class Pipeline:
     after: HookRegistry
     teardown: HookRegistry
     preprocess_step: Callable[..., Any]
+    dispatch_step: Callable[..., Any]
+    response_step: Callable[..., Any]
     postprocess_step: Callable[..., Any]
     teardown_step: Callable[..., Any]
 
@@ -60,6 +62,11 @@ class Plan:
     preprocess: bool
     postprocess: bool
     tear_down: bool
+    #: Whether the app overrides the dispatch step (``dispatch_request`` or
+    #: ``dispatch_websocket``) or ``make_response``: an override is called, where the
+    #: plain path calls the view, or makes the response, itself.
+    dispatches: bool
+    makes_responses: bool
 
 
 def make_plan(app: Quart, pipeline: Pipeline, endpoint: str | None, blueprint: str | None) -> Plan:
@@ -87,6 +94,8 @@ def make_plan(app: Quart, pipeline: Pipeline, endpoint: str | None, blueprint: s
         or overrides(app, pipeline.preprocess_step),
         postprocess=bool(after) or overrides(app, pipeline.postprocess_step),
         tear_down=bool(teardown) or overrides(app, pipeline.teardown_step),
+        dispatches=overrides(app, pipeline.dispatch_step),
+        makes_responses=overrides(app, pipeline.response_step),
     )
 
 

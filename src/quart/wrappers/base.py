@@ -64,10 +64,18 @@ class BaseRequestWebsocket(SansIORequest):
             self.headers = headers
         self.http_version = http_version
         self.scope = scope
-        server = scope.get("server")
-        self.server = (server[0], server[1]) if server else None
-        client = scope.get("client")
-        self.remote_addr = client[0] if client else None
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:
+        """The server's address from the scope, as ``(host, port)``."""
+        server = self.scope.get("server")
+        return (server[0], server[1]) if server else None
+
+    @cached_property
+    def remote_addr(self) -> str | None:
+        """The client's address from the scope."""
+        client = self.scope.get("client")
+        return client[0] if client else None
 
     @cached_property
     def headers(self) -> Headers:
