@@ -30,7 +30,7 @@ from .cli import AppGroup
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
 from .debug import traceback_response
-from .globals import _cv_app, _cv_request, _cv_websocket, request_ctx
+from .globals import _cv_app, _cv_request, _cv_websocket, current_connection_context, request_ctx
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .logging import create_logger
@@ -529,10 +529,11 @@ class Quart(WebsocketScaffold, App):
         **values: Any,
     ) -> str:
         """The URL of ``endpoint`` with ``values`` (see ``quart.url_for``)."""
-        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+        ctx = current_connection_context()
+        url_adapter: MapAdapter | None
         if ctx is not None:
-            url_adapter = ctx._bound_adapter()
-            blueprint = ctx._connection.blueprint
+            url_adapter = ctx.bound_url_adapter()
+            blueprint = ctx.connection.blueprint
             if endpoint[:1] == ".":
                 endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
             if _external is None:
@@ -614,7 +615,7 @@ class Quart(WebsocketScaffold, App):
         """Hooks, view and error handling for the current request; the final response."""
         self._got_first_request = True
         ctx = request_context or _cv_request.get()
-        request: Any = ctx._connection
+        request: Any = ctx.connection
         try:
             if request_started.receivers:
                 await request_started.send_async(self)
@@ -649,8 +650,8 @@ class Quart(WebsocketScaffold, App):
         """URL value preprocessors, then before_request hooks; a hook's return value
         stops the request and becomes the response."""
         ctx = request_context or _cv_request.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
-        return await self._preprocess(ctx._connection, plan)  # type: ignore[no-any-return]
+        plan = ctx._plan or self._plan(ctx.connection, websocket=False)
+        return await self._preprocess(ctx.connection, plan)  # type: ignore[no-any-return]
 
     async def _preprocess(self, connection: BaseRequestWebsocket, plan: Plan) -> Any:
         """URL value preprocessors, then the before_request (or before_websocket) hooks
@@ -666,7 +667,7 @@ class Quart(WebsocketScaffold, App):
     async def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Call the view the URL matched (or answer OPTIONS automatically)."""
         ctx = request_context or _cv_request.get()
-        request = ctx._connection
+        request = ctx.connection
         return await self._view_call(request, ctx._plan or self._plan(request, websocket=False))
 
     def _view_call(self, connection: BaseRequestWebsocket, plan: Plan) -> Awaitable[Any]:
@@ -718,25 +719,27 @@ class Quart(WebsocketScaffold, App):
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
 
-    def _must_postprocess(self, ctx: Any, websocket: bool) -> bool:
+    def _must_postprocess(self, ctx: RequestContext | WebsocketContext, websocket: bool) -> bool:
         """Whether a response has to go through ``process_response`` (or
         ``postprocess_websocket``): the plan has after hooks or the step is overridden,
         the view added an ``after_this_*`` function, or there is a session to save."""
-        plan = ctx._plan or self._plan(ctx._connection, websocket)
-        return plan.postprocess or bool(ctx._after_functions) or ctx._session_to_save() is not None
+        plan = ctx._plan or self._plan(ctx.connection, websocket)
+        return plan.postprocess or bool(ctx.after_functions) or ctx._session_to_save() is not None
 
     async def process_response(
         self, response: Response, request_context: RequestContext | None = None
     ) -> Response:
         """after_this_request functions, after_request hooks, then the session is saved."""
         ctx = request_context or _cv_request.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
+        plan = ctx._plan or self._plan(ctx.connection, websocket=False)
         return await self._postprocess(ctx, response, plan)  # type: ignore[no-any-return]
 
-    async def _postprocess(self, ctx: Any, response: Response | None, plan: Plan) -> Any:
+    async def _postprocess(
+        self, ctx: RequestContext | WebsocketContext, response: Response | None, plan: Plan
+    ) -> Any:
         """``after_this_*`` functions, the after_request (or after_websocket) hooks of
         ``plan``, then the session is saved."""
-        for func in ctx._after_functions:
+        for func in ctx.after_functions:
             response = await self.ensure_async(func)(response)
         for hook in plan.after:
             response = await hook(response)
@@ -821,8 +824,8 @@ class Quart(WebsocketScaffold, App):
         return response  # type: ignore[no-any-return]
 
     def _current_endpoint(self) -> str | None:
-        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
-        return None if ctx is None else ctx._connection.endpoint
+        ctx = current_connection_context()
+        return None if ctx is None else ctx.connection.endpoint
 
     def _response_from_http_exception(self, error: HTTPException) -> Response:
         """The response an HTTP error stands for, built as our response class."""
@@ -941,8 +944,8 @@ class Quart(WebsocketScaffold, App):
     ) -> None:
         """Log an unhandled exception (``sys.exc_info()``) with the request or websocket
         it happened in."""
-        ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
-        where = "" if ctx is None else f" on {ctx._connection.method} {ctx._connection.path}"
+        ctx = current_connection_context()
+        where = "" if ctx is None else f" on {ctx.connection.method} {ctx.connection.path}"
         self.logger.error(f"Exception{where}", exc_info=exception_info)
 
     # ------------------------------------------------------------- teardown
@@ -952,7 +955,7 @@ class Quart(WebsocketScaffold, App):
     ) -> None:
         """teardown_request functions (inner blueprints first), then the signal."""
         ctx = request_context or _cv_request.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=False)
+        plan = ctx._plan or self._plan(ctx.connection, websocket=False)
         await self._teardown(plan, exc, request_tearing_down)
 
     async def _teardown(self, plan: Plan, exc: BaseException | None, signal: Any) -> None:
@@ -967,7 +970,7 @@ class Quart(WebsocketScaffold, App):
     ) -> None:
         """teardown_websocket functions (inner blueprints first), then the signal."""
         ctx = websocket_context or _cv_websocket.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        plan = ctx._plan or self._plan(ctx.connection, websocket=True)
         await self._teardown(plan, exc, websocket_tearing_down)
 
     async def do_teardown_appcontext(self, exc: BaseException | None) -> None:
@@ -1028,16 +1031,16 @@ class Quart(WebsocketScaffold, App):
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_websocket hooks."""
         ctx = websocket_context or _cv_websocket.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
-        return await self._preprocess(ctx._connection, plan)  # type: ignore[no-any-return]
+        plan = ctx._plan or self._plan(ctx.connection, websocket=True)
+        return await self._preprocess(ctx.connection, plan)  # type: ignore[no-any-return]
 
     async def dispatch_websocket(
         self, websocket_context: WebsocketContext | None = None
     ) -> ResponseReturnValue | None:
         """Call the websocket handler the URL matched."""
         ctx = websocket_context or _cv_websocket.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
-        return await self._view_call(ctx._connection, plan)  # type: ignore[no-any-return]
+        plan = ctx._plan or self._plan(ctx.connection, websocket=True)
+        return await self._view_call(ctx.connection, plan)  # type: ignore[no-any-return]
 
     async def finalize_websocket(
         self,
@@ -1064,7 +1067,7 @@ class Quart(WebsocketScaffold, App):
     ) -> Response | None:
         """after_this_websocket functions, after_websocket hooks, session save."""
         ctx = websocket_context or _cv_websocket.get()
-        plan = ctx._plan or self._plan(ctx._connection, websocket=True)
+        plan = ctx._plan or self._plan(ctx.connection, websocket=True)
         return await self._postprocess(ctx, response, plan)  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- serving
@@ -1237,8 +1240,8 @@ def _error_page(error: HTTPException) -> str:
 
 
 def _current_blueprints() -> list[str]:
-    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
-    return [] if ctx is None else ctx._connection.blueprints
+    ctx = current_connection_context()
+    return [] if ctx is None else ctx.connection.blueprints
 
 
 def _exc_info_of(

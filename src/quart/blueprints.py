@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask.sansio.blueprints import Blueprint as SansIOBlueprint
 from flask.sansio.blueprints import BlueprintSetupState
@@ -23,6 +23,8 @@ from .typing import (
 
 if TYPE_CHECKING:
     from flask.sansio.app import App
+
+    from .app import Quart
 
 
 T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
@@ -89,11 +91,12 @@ class Blueprint(WebsocketScaffold, SansIOBlueprint):
 
     def _merge_blueprint_funcs(self, app: App, name: str) -> None:
         super()._merge_blueprint_funcs(app, name)
-        for attribute in (
-            "before_websocket_funcs",
-            "after_websocket_funcs",
-            "teardown_websocket_funcs",
-        ):
-            for key, funcs in getattr(self, attribute).items():
-                target = name if key is None else f"{name}.{key}"
-                getattr(app, attribute)[target].extend(funcs)
+        quart_app = cast("Quart", app)
+        hooks: list[tuple[dict[str | None, list[Any]], dict[str | None, list[Any]]]] = [
+            (self.before_websocket_funcs, quart_app.before_websocket_funcs),
+            (self.after_websocket_funcs, quart_app.after_websocket_funcs),
+            (self.teardown_websocket_funcs, quart_app.teardown_websocket_funcs),
+        ]
+        for own, merged in hooks:
+            for key, funcs in own.items():
+                merged[name if key is None else f"{name}.{key}"].extend(funcs)

@@ -117,6 +117,11 @@ class _ConnectionContext:
 
     _cv: ContextVar[Any]
 
+    #: The request, or the websocket, this context is for.
+    connection: BaseRequestWebsocket
+    #: The ``after_this_request`` (or ``after_this_websocket``) functions, in the order
+    #: they run on the response.
+    after_functions: list[Callable[..., Any]]
     #: Set by ``auto_pop`` when it leaves the context pushed.
     preserved = False
     #: How the app handles this connection (see ``quart.plans``), once it dispatches it.
@@ -131,7 +136,7 @@ class _ConnectionContext:
         """``request`` is the connection: the request, or the websocket (Quart's name
         for both)."""
         self.app = app
-        self._connection = request
+        self.connection = request
         self._session = session
         self._session_on_first_use = False
         self.flashes: list[tuple[str, str]] | None = None
@@ -139,12 +144,12 @@ class _ConnectionContext:
         self._quiet = False  # see _pops_quietly
         if app.config["TRUSTED_HOSTS"] is not None:
             self._bind()  # refuse an untrusted host before anything else happens
-        self._after_functions: list[Callable[..., Any]] = []
+        self.after_functions = []
         self._cv_tokens: list[tuple[Token[Any], AppContext | None]] = []
 
     def copy(self) -> Any:
         """A context for the same connection and session, to push in another task."""
-        return self.__class__(self.app, self._connection, self.session)
+        return self.__class__(self.app, self.connection, self.session)
 
     @property
     def session(self) -> SessionMixin:
@@ -154,7 +159,7 @@ class _ConnectionContext:
             if not self._session_on_first_use:
                 raise RuntimeError("The session is available once the context is pushed.")
             interface = self.app.session_interface
-            session = interface.load_session(self.app, self._connection)
+            session = interface.load_session(self.app, self.connection)
             if session is None:
                 session = interface.null_session_class()
             self._session = session
@@ -174,7 +179,7 @@ class _ConnectionContext:
         config = app.config
         if not (config["SECRET_KEY"] and config["SESSION_REFRESH_EACH_REQUEST"]):
             return None
-        if app.session_interface.get_cookie_name(app) not in self._connection.cookies:
+        if app.session_interface.get_cookie_name(app) not in self.connection.cookies:
             return None
         return self.session
 
@@ -195,20 +200,20 @@ class _ConnectionContext:
     def _bind(self) -> None:
         self._url_adapter = None
         try:
-            self._url_adapter = self.app.create_url_adapter(self._connection)
+            self._url_adapter = self.app.create_url_adapter(self.connection)
         except HTTPException as error:
-            self._connection.routing_exception = _detached(error)
+            self.connection.routing_exception = _detached(error)
 
-    def _bound_adapter(self) -> MapAdapter:
+    def bound_url_adapter(self) -> MapAdapter:
         adapter = self.url_adapter
         if adapter is None:
-            raise self._connection.routing_exception  # type: ignore[misc]
+            raise self.connection.routing_exception  # type: ignore[misc]
         return adapter
 
     def _match_key(self) -> tuple[Any, ...]:
         """What the outcome of matching depends on (see ``QuartMap.match_request``)."""
         app = self.app
-        connection = self._connection
+        connection = self.connection
         url_map = app.url_map
         if not (url_map.host_matching or app.subdomain_matching) and (
             url_map.default_subdomain or not app.config["SERVER_NAME"]
@@ -217,7 +222,7 @@ class _ConnectionContext:
             subdomain = url_map.default_subdomain or ""
             websocket = connection.scheme in ("ws", "wss")
             return (connection.path, connection.method, subdomain, websocket)
-        adapter = self._bound_adapter()
+        adapter = self.bound_url_adapter()
         host = adapter.server_name if app.url_map.host_matching else adapter.subdomain
         return (adapter.path_info, adapter.default_method, host, adapter.websocket)
 
@@ -226,17 +231,17 @@ class _ConnectionContext:
         url_map = self.app.url_map
         try:
             if isinstance(url_map, QuartMap):
-                rule, view_args = url_map.match_request(self._match_key(), self._bound_adapter)
+                rule, view_args = url_map.match_request(self._match_key(), self.bound_url_adapter)
             else:
-                rule, matched = self._bound_adapter().match(return_rule=True)
+                rule, matched = self.bound_url_adapter().match(return_rule=True)
                 view_args = dict(matched)
         except HTTPException as error:
-            self._connection.routing_exception = _detached(error)
+            self.connection.routing_exception = _detached(error)
         except UnicodeError:  # a path a server decoded with surrogates cannot be redirected
-            self._connection.routing_exception = BadRequest("The request path is not valid.")
+            self.connection.routing_exception = BadRequest("The request path is not valid.")
         else:
-            self._connection.url_rule = rule
-            self._connection.view_args = view_args
+            self.connection.url_rule = rule
+            self.connection.view_args = view_args
 
     async def push(self) -> None:
         app = self.app
@@ -259,11 +264,11 @@ class _ConnectionContext:
             else:
                 # Any object with the methods will do (a mock, a proxy); each may be sync.
                 ensure_async = self.app.ensure_async
-                session = await ensure_async(interface.open_session)(self.app, self._connection)
+                session = await ensure_async(interface.open_session)(self.app, self.connection)
                 if session is None:
                     session = await ensure_async(interface.make_null_session)(self.app)
                 self._session = session
-        connection = self._connection
+        connection = self.connection
         if connection.url_rule is None and connection.routing_exception is None:
             self.match_request()
 
@@ -310,7 +315,7 @@ class _ConnectionContext:
         """Pop the context, unless it is to be preserved (``preserved`` is then set):
         the test client asked for it (``async with client:``), or ``exc`` ended it and
         ``PRESERVE_CONTEXT_ON_EXCEPTION`` is set. Leaving ``async with ctx:`` calls it."""
-        if self._connection.scope.get("_quart._preserve_context", False) or (
+        if self.connection.scope.get("_quart._preserve_context", False) or (
             exc is not None and self.app.config["PRESERVE_CONTEXT_ON_EXCEPTION"]
         ):
             self.preserved = True
@@ -326,7 +331,7 @@ class _ConnectionContext:
         await self.auto_pop(exc_value)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._connection!r} of {self.app.name}>"
+        return f"<{type(self).__name__} {self.connection!r} of {self.app.name}>"
 
 
 class RequestContext(_ConnectionContext):
@@ -337,22 +342,22 @@ class RequestContext(_ConnectionContext):
     @property
     def request(self) -> Request:
         """The request this context is for."""
-        return self._connection  # type: ignore[return-value]
+        return self.connection  # type: ignore[return-value]
 
     @property
     def _after_request_functions(self) -> list[AfterRequestCallable]:
-        return self._after_functions
+        return self.after_functions
 
     def _has_teardown(self) -> bool:
-        request: Any = self._connection
+        request: Any = self.connection
         plan = self._plan or self.app._plan(request, websocket=False)
         return plan.tear_down or bool(request_tearing_down.receivers) or request._files is not None
 
     async def _teardown(self, exc: BaseException | None) -> None:
-        plan = self._plan or self.app._plan(self._connection, websocket=False)
+        plan = self._plan or self.app._plan(self.connection, websocket=False)
         if plan.tear_down or request_tearing_down.receivers:
             await self.app.do_teardown_request(exc, self)
-        request: Any = self._connection
+        request: Any = self.connection
         if request._files is not None:
             await request.close()
 
@@ -369,14 +374,14 @@ class WebsocketContext(_ConnectionContext):
     @property
     def websocket(self) -> Websocket:
         """The websocket this context is for."""
-        return self._connection  # type: ignore[return-value]
+        return self.connection  # type: ignore[return-value]
 
     @property
     def _after_websocket_functions(self) -> list[AfterWebsocketCallable]:
-        return self._after_functions
+        return self.after_functions
 
     def _has_teardown(self) -> bool:
-        plan = self._plan or self.app._plan(self._connection, websocket=True)
+        plan = self._plan or self.app._plan(self.connection, websocket=True)
         return plan.tear_down or bool(websocket_tearing_down.receivers)
 
     async def _teardown(self, exc: BaseException | None) -> None:
@@ -448,7 +453,7 @@ def after_this_request(func: AfterRequestCallable) -> AfterRequestCallable:
             "'after_this_request' can only be used while a request is handled, such as in a"
             " view function or a before_request hook."
         )
-    ctx._after_functions.append(func)
+    ctx.after_functions.append(func)
     return func
 
 
@@ -457,7 +462,7 @@ def after_this_websocket(func: AfterWebsocketCallable) -> AfterWebsocketCallable
     ctx = _cv_websocket.get(None)
     if ctx is None:
         raise RuntimeError("'after_this_websocket' can only be used while a websocket is handled.")
-    ctx._after_functions.append(func)
+    ctx.after_functions.append(func)
     return func
 
 

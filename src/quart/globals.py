@@ -7,7 +7,7 @@ was started, so ``request`` means the request being handled wherever the code ru
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.local import LocalProxy
 
@@ -70,25 +70,34 @@ request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
     _cv_request, unbound_message=_no_req_msg
 )
 # The contexts' ``request`` and ``websocket`` are properties (as in Quart) over
-# ``_connection``: the proxies read the attribute itself, once per access.
+# ``connection``: the proxies read the attribute itself, once per access.
 request: Request = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_request, "_connection", _no_req_msg
+    _cv_request, "connection", _no_req_msg
 )
 
 websocket_ctx: WebsocketContext = LocalProxy(  # type: ignore[assignment]
     _cv_websocket, unbound_message=_no_websocket_msg
 )
 websocket: Websocket = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_websocket, "_connection", _no_websocket_msg
+    _cv_websocket, "connection", _no_websocket_msg
 )
+
+
+def current_connection_context() -> RequestContext | WebsocketContext | None:
+    """The context of the request being handled or, failing that, of the websocket;
+    None outside both.
+
+    .. versionadded:: 0.20
+    """
+    return _cv_request.get(None) or _cv_websocket.get(None)
 
 
 def _session_lookup() -> SessionMixin:
     """The session of the current request or, failing that, of the current websocket."""
-    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+    ctx = current_connection_context()
     if ctx is None:
         raise RuntimeError(_no_req_msg)
-    return cast("SessionMixin", ctx.session)
+    return ctx.session
 
 
 session: SessionMixin = LocalProxy(_session_lookup)  # type: ignore[assignment]

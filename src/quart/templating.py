@@ -15,6 +15,7 @@ from .globals import (
     _cv_request,
     _cv_websocket,
     current_app,
+    current_connection_context,
     g,
     request,
     session,
@@ -82,13 +83,13 @@ def _default_context() -> dict[str, Any]:
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
         context["g"] = app_ctx.g
-    ctx: Any = _cv_request.get(None)
-    if ctx is not None:
-        context["request"] = ctx.request
+    request_ctx = _cv_request.get(None)
+    if request_ctx is not None:
+        context["request"] = request_ctx.request
         context["session"] = session
-    ctx = _cv_websocket.get(None)
-    if ctx is not None:
-        context["websocket"] = ctx.websocket
+    websocket_ctx = _cv_websocket.get(None)
+    if websocket_ctx is not None:
+        context["websocket"] = websocket_ctx.websocket
         context["session"] = session
     return context
 
@@ -99,9 +100,9 @@ async def update_template_context(app: Quart, context: dict[str, Any]) -> None:
     original = context.copy()
     context.update(_default_context())
     names: list[str | None] = [None]
-    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+    ctx = current_connection_context()
     if ctx is not None:
-        names.extend(reversed(ctx._connection.blueprints))
+        names.extend(reversed(ctx.connection.blueprints))
     processors = app.template_context_processors
     for name in names:
         for processor in processors.get(name, ()):
