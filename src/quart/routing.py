@@ -22,6 +22,8 @@ from werkzeug.routing import (
     UUIDConverter,
 )
 
+from .shortcuts import rule_converters
+
 if TYPE_CHECKING:
     from .wrappers.base import BaseRequestWebsocket
 
@@ -204,7 +206,7 @@ def _without_default_port(scheme: str, host: str) -> str:
 
 
 def _is_pure(rule: Rule) -> bool:
-    return all(isinstance(conv, _PURE_CONVERTERS) for conv in rule._converters.values())
+    return all(isinstance(conv, _PURE_CONVERTERS) for conv in rule_converters(rule).values())
 
 
 def _refusal(error: NotFound | MethodNotAllowed) -> Callable[[], HTTPException]:

@@ -16,6 +16,7 @@ from werkzeug.utils import cached_property
 
 from .. import json
 from ..globals import _cv_app
+from ..shortcuts import trusted_headers
 
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
@@ -80,14 +81,13 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def headers(self) -> Headers:
         """The request headers, built from the ASGI scope the first time they are read."""
-        headers = Headers()
-        # The server has parsed and validated these already: fill the list directly
-        # rather than re-validating each header (a few microseconds per request).
-        headers._list = [
-            (key.decode("latin1"), value.decode("latin1"))
-            for key, value in self.scope.get("headers", ())
-        ]
-        return headers
+        # The server has parsed and validated these already.
+        return trusted_headers(
+            [
+                (key.decode("latin1"), value.decode("latin1"))
+                for key, value in self.scope.get("headers", ())
+            ]
+        )
 
     @cached_property
     def host(self) -> str:

@@ -19,6 +19,7 @@ from werkzeug.exceptions import (
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
 from ..globals import _cv_app
+from ..shortcuts import Resumed, first_step
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -218,11 +219,8 @@ class Body:
         call = self._receive()
         if type(call) is not CoroutineType:  # a server whose receive is another awaitable
             return self._wait_for(call)
-        try:
-            waiting_on = call.send(None)
-        except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
-        return self._wait_for(_Resumed(call, waiting_on))
+        done, value = first_step(call)
+        return value if done else self._wait_for(Resumed(call, value))
 
     def _take(self, message: Message) -> bytes:
         """A received message's bytes, counted against the limit."""
@@ -267,30 +265,6 @@ class _Pushed:
         data = bytes(self.buffer)
         self.buffer.clear()
         return {"type": "http.request", "body": data, "more_body": not self.complete}
-
-
-class _Resumed:
-    """Awaits the rest of a coroutine that has already been stepped once."""
-
-    def __init__(self, call: Any, waiting_on: Any) -> None:
-        self.call = call
-        self.waiting_on = waiting_on
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        call, to_yield = self.call, self.waiting_on
-        while True:
-            try:
-                sent = yield to_yield
-            except BaseException as error:
-                try:
-                    to_yield = call.throw(error)
-                except StopIteration as finished:
-                    return finished.value
-            else:
-                try:
-                    to_yield = call.send(sent)
-                except StopIteration as finished:
-                    return finished.value
 
 
 class Request(BaseRequestWebsocket):
