@@ -228,3 +228,21 @@ async def test_context_is_not_leaked_between_requests(app, client):
     assert await (await client.get("/b")).get_data(as_text=True) == "/b"
     assert not has_request_context()
     assert not has_app_context()
+
+
+async def test_g_is_made_once_per_app_context_and_shared_by_its_copies() -> None:
+    app = Quart(__name__)
+    ctx = app.app_context()
+    assert "g" not in vars(ctx)  # made when first used
+    first = ctx.g
+    first.name = "kept"
+    assert ctx.g is first
+    copy = ctx.copy()
+    assert copy.g is first
+    other = app.app_context()
+    assert other.g is not first and not hasattr(other.g, "name")
+    replacement = app.app_ctx_globals_class()
+    other.g = replacement
+    assert other.g is replacement
+    async with ctx:
+        assert g.name == "kept"

@@ -6,6 +6,7 @@ only in the variable they live in and the teardown they run.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
@@ -28,6 +29,7 @@ from .signals import (
 )
 
 if TYPE_CHECKING:
+    from flask.ctx import _AppCtxGlobals
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
@@ -55,8 +57,14 @@ class AppContext:
 
     def __init__(self, app: Quart) -> None:
         self.app = app
-        self.g = app.app_ctx_globals_class()
         self._cv_tokens: list[Token[AppContext]] = []
+
+    @functools.cached_property
+    def g(self) -> _AppCtxGlobals:
+        """A namespace for the app context's data (``quart.g``), made when first used:
+        most requests never touch it. (Unlike werkzeug's, this cached property leaves
+        later reads to the instance's own attribute, as fast as a plain one.)"""
+        return self.app.app_ctx_globals_class()
 
     @cached_property
     def url_adapter(self) -> MapAdapter | None:

@@ -65,6 +65,10 @@ class BaseRequestWebsocket(SansIORequest):
             self.headers = headers
         self.http_version = http_version
         self.scope = scope
+        # Set here although the class has the same defaults: the request path reads
+        # them on every request, and Python reads an instance's own attributes faster.
+        self.url_rule = None
+        self.routing_exception = None
 
     @cached_property
     def server(self) -> tuple[str, int | None] | None:

@@ -319,6 +319,7 @@ class Request(BaseRequestWebsocket):
         )
         self._max_content_length = max_content_length
         self._body_timeout = body_timeout
+        self._files = None  # read when the request ends (files to close)
         self._receive = receive
         self._send_push_promise = send_push_promise
 
