@@ -38,6 +38,7 @@ from .plans import Pipeline, Plan, make_plan, overrides
 from .routing import QuartMap, QuartRule
 from .scaffold import WebsocketScaffold
 from .sessions import SecureCookieSessionInterface
+from .shortcuts import set_known_status
 from .signals import (
     appcontext_tearing_down,
     got_background_exception,
@@ -79,6 +80,7 @@ from .typing import (
 )
 from .utils import check_header_names, is_async_callable, run_async, run_sync
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
+from .wrappers.response import _STATUS_LINES
 
 if TYPE_CHECKING:
     import logging
@@ -241,6 +243,8 @@ class Quart(WebsocketScaffold, App):
         self._request_plans: dict[str | None, Plan] = {}
         self._websocket_plans: dict[str | None, Plan] = {}
         self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
+        # The same handlers in async form (``ensure_async``), by the same keys.
+        self._async_error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
         self._appcontext_teardown: bool | None = None  # see _tears_down_appcontext
 
         if self.has_static_folder:
@@ -262,6 +266,7 @@ class Quart(WebsocketScaffold, App):
         self._request_plans.clear()
         self._websocket_plans.clear()
         self._error_handlers.clear()
+        self._async_error_handlers.clear()
         self._appcontext_teardown = None
 
     @cached_property
@@ -816,7 +821,12 @@ class Quart(WebsocketScaffold, App):
             if isinstance(status, (str, bytes)):
                 response.status = status.decode() if isinstance(status, bytes) else status
             else:
-                response.status_code = int(status)
+                code = int(status)
+                line = _STATUS_LINES.get(code)
+                if line is None:
+                    response.status_code = code
+                else:
+                    set_known_status(response, line, code)
         if headers:
             headers = Headers(headers)
             check_header_names(headers)
@@ -866,14 +876,27 @@ class Quart(WebsocketScaffold, App):
             self._error_handlers[key] = handler
             return handler
 
+    def _async_error_handler(self, error: BaseException) -> Callable[..., Awaitable[Any]] | None:
+        """``_find_error_handler`` for the current blueprints, in async form; both
+        looked up once per kind of error and blueprint path."""
+        blueprints = _current_blueprints()
+        key = (type(error), tuple(blueprints))
+        try:
+            return self._async_error_handlers[key]  # type: ignore[no-any-return]
+        except KeyError:
+            handler = self._find_error_handler(error, blueprints)
+            async_handler = None if handler is None else self.ensure_async(handler)
+            self._async_error_handlers[key] = async_handler
+            return async_handler
+
     async def handle_http_exception(self, error: HTTPException) -> HTTPException | Response:
         """The response for an HTTP error: its error handler's, or the error's own page."""
         if error.code is None or isinstance(error, RoutingException):
             return error
-        handler = self._find_error_handler(error, _current_blueprints())
+        handler = self._async_error_handler(error)
         if handler is None:
             return error
-        return await self.ensure_async(handler)(error)  # type: ignore[no-any-return]
+        return await handler(error)  # type: ignore[no-any-return]
 
     async def handle_user_exception(self, error: Exception) -> Any:
         """Pass an exception from a view or hook to its handler; re-raise if none."""
@@ -883,10 +906,10 @@ class Quart(WebsocketScaffold, App):
             error.show_exception = True
         if isinstance(error, HTTPException) and not self.trap_http_exception(error):
             return await self.handle_http_exception(error)
-        handler = self._find_error_handler(error, _current_blueprints())
+        handler = self._async_error_handler(error)
         if handler is None:
             raise
-        return await self.ensure_async(handler)(error)
+        return await handler(error)
 
     def _propagate_exceptions(self) -> bool:
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
@@ -915,9 +938,9 @@ class Quart(WebsocketScaffold, App):
             raise error
         self.log_exception(exc_info if exc_info[1] is error else _exc_info_of(error))
         server_error: Any = InternalServerError(original_exception=error)
-        handler = self._find_error_handler(server_error, _current_blueprints())
+        handler = self._async_error_handler(server_error)
         if handler is not None:
-            server_error = await self.ensure_async(handler)(server_error)
+            server_error = await handler(server_error)
         return server_error
 
     async def _answer_unhandled(

@@ -187,7 +187,10 @@ class _ConnectionContext:
         config = app.config
         if not (config["SECRET_KEY"] and config["SESSION_REFRESH_EACH_REQUEST"]):
             return None
-        if app.session_interface.get_cookie_name(app) not in self.connection.cookies:
+        connection = self.connection
+        if connection._first_header(b"cookie") is None:  # no need to parse them
+            return None
+        if app.session_interface.get_cookie_name(app) not in connection.cookies:
             return None
         return self.session
 
