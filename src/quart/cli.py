@@ -27,7 +27,7 @@ from click.core import ParameterSource
 from . import serving
 from .globals import _cv_app
 from .helpers import get_debug_flag, get_load_dotenv
-from .utils import restart, wait_for_change
+from .reloader import is_library_file, restart, wait_for_change
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -644,6 +644,11 @@ class QuartGroup(AppGroup):
 # --------------------------------------------------------------------------- commands
 
 
+def _split_paths(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    """``--extra-files a.cfg:b.cfg`` as its paths (``;`` between them on Windows)."""
+    return tuple(path for path in (value or "").split(os.pathsep) if path)
+
+
 @click.command("run", short_help="Run a development server.")
 @click.option(
     "--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind to."
@@ -666,6 +671,12 @@ class QuartGroup(AppGroup):
     default=None,
     help="Restart when a loaded source file changes (on by default in debug mode).",
 )
+@click.option(
+    "--extra-files",
+    default=None,
+    callback=_split_paths,
+    help=f"Files whose change restarts the server too, separated by {os.pathsep!r}.",
+)
 @pass_script_info
 def run_command(
     info: ScriptInfo,
@@ -674,6 +685,7 @@ def run_command(
     certfile: str | None,
     keyfile: str | None,
     reload: bool | None,
+    extra_files: tuple[str, ...],
 ) -> None:
     """Serve the app with the embedded server (hypercorn), for development.
 
@@ -685,11 +697,12 @@ def run_command(
     except Exception as error:
         if not use_reloader:
             raise
-        _wait_for_a_fix(error)
+        _wait_for_a_fix(error, extra_files)
         return
     # Through app.run(), with the arguments Quart's command gives it, so that an app class
     # that overrides run() is honoured.
     token = serving.cli_run.set(True)
+    extra_token = serving.reload_extra_files.set(extra_files)
     try:
         app.run(
             debug=get_debug_flag() if info.set_debug_flag else None,
@@ -700,31 +713,40 @@ def run_command(
             use_reloader=use_reloader,
         )
     finally:
+        serving.reload_extra_files.reset(extra_token)
         serving.cli_run.reset(token)
 
 
-def _wait_for_a_fix(error: Exception) -> None:
+def _wait_for_a_fix(error: Exception, extra_files: tuple[str, ...]) -> None:
     """With the reloader on, an app that fails to load (a typo saved mid-edit) is
     reported, and the command starts again once a file changes, instead of ending."""
     if isinstance(error, click.ClickException):
         click.secho(f"Error: {error.format_message()}", err=True, fg="red")
     else:
         traceback.print_exception(error)
-    files: list[str] = []
+    files = list(extra_files)
     failure: BaseException | None = error
     while failure is not None:  # the failing module is not loaded: watch its file too
         if isinstance(failure, SyntaxError) and failure.filename:
             files.append(failure.filename)
         files.extend(frame.filename for frame in traceback.extract_tb(failure.__traceback__))
         failure = failure.__cause__ or failure.__context__
-    click.echo(" * Waiting for a file to change to try again (CTRL + C to quit)", err=True)
+    files = [name for name in files if name in extra_files or _is_app_file(name)]
+
+    def waiting() -> None:
+        click.echo(" * Waiting for a file to change to try again (CTRL + C to quit)", err=True)
+
     try:
-        wait_for_change(files)
+        changed = wait_for_change(files, ready=waiting)
     except KeyboardInterrupt:
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
+    click.echo(f" * Detected a change in {changed!r}, restarting", err=True)
     restart()
+
+
+def _is_app_file(filename: str) -> bool:
+    """A file of a traceback that is the app's (not ``<frozen ...>``, not a library's)."""
+    return os.path.isfile(filename) and not is_library_file(filename)
 
 
 run_command.params.insert(0, _debug_option)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config as HyperConfig
 
 from .helpers import get_debug_flag
-from .utils import MustReloadError, observe_changes, restart
+from .reloader import MustReloadError, reload_on_change, restart
 
 if TYPE_CHECKING:
     from .app import Quart
@@ -26,6 +25,12 @@ ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(m)s %(Uq)s HTTP/%(H)s" %(s)s %(b)s %(L)s
 
 #: Set by ``quart run`` around its call of ``app.run()``, which is then not one to ignore.
 cli_run: ContextVar[bool] = ContextVar("quart.serving.cli_run", default=False)
+
+#: Files besides the app's source whose change restarts the server (``quart run
+#: --extra-files``), set by the command around its call of ``app.run()``.
+reload_extra_files: ContextVar[tuple[str, ...]] = ContextVar(
+    "quart.serving.reload_extra_files", default=()
+)
 
 
 def serve_app(
@@ -116,14 +121,8 @@ def run(
     server = serve_app(app, host, port, ca_certs, certfile, keyfile, stopped)
     tasks: list[asyncio.Future[Any]] = [loop.create_task(server)]
     if use_reloader:
-
-        async def sleep(seconds: float) -> None:
-            """Sleep, but wake at once when the server is asked to stop."""
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await shutdown_event.wait()
-
-        tasks.append(loop.create_task(observe_changes(sleep, shutdown_event)))
+        watcher = reload_on_change(shutdown_event, reload_extra_files.get())
+        tasks.append(loop.create_task(watcher))
     must_reload = False
     try:
         loop.run_until_complete(asyncio.gather(*tasks))
@@ -140,8 +139,6 @@ def run(
             asyncio.set_event_loop(None)
             loop.close()
     if must_reload and not stop_asked:  # CTRL+C while reloading means stop
-        sys.stdout.flush()  # the new process image would lose what is still buffered
-        sys.stderr.flush()
         restart()
 
 

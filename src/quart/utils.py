@@ -1,363 +1,56 @@
-"""Small tools used across the framework: running sync code off the loop, path handling."""
+"""The names Quart keeps in ``quart.utils``, importable here as there, and the path helper.
+
+The code lives by concern: running sync and async code from each other and cancelling
+tasks in ``quart.concurrency``, ASGI header encoding in ``quart.asgi_headers``, the
+development reloader in ``quart.reloader``.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import functools
-import inspect
 import os
-import queue
-import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
-from contextvars import ContextVar, copy_context
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TypeVar
 
-from werkzeug.datastructures import Headers
-
+from .asgi_headers import check_header_names, decode_headers, encode_headers
+from .concurrency import _cv_loop as _cv_loop  # background.py and flask_patch import it here
+from .concurrency import (
+    cancel_tasks,
+    finish_without_waiting,
+    is_async_callable,
+    raise_task_exceptions,
+    run_async,
+    run_sync,
+    run_sync_iterable,
+    wait_for_coroutine,
+)
+from .reloader import MustReloadError, observe_changes, restart, wait_for_change
 from .typing import FilePath
 
-P = ParamSpec("P")
+__all__ = [
+    "MustReloadError",
+    "T",
+    "cancel_tasks",
+    "check_header_names",
+    "decode_headers",
+    "encode_headers",
+    "file_path_to_path",
+    "finish_without_waiting",
+    "is_async_callable",
+    "observe_changes",
+    "raise_task_exceptions",
+    "restart",
+    "run_async",
+    "run_sync",
+    "run_sync_iterable",
+    "wait_for_change",
+    "wait_for_coroutine",
+]
+
+#: Quart's module defines it; kept so that ``from quart.utils import T`` works here too.
 T = TypeVar("T")
-
-_STOP = object()
-
-#: The event loop that handed the current thread its work (set in the threads ``run_sync``
-#: uses), so sync code can schedule work back on it: ``app.add_background_task``.
-_cv_loop: ContextVar[asyncio.AbstractEventLoop] = ContextVar("quart.loop")
-
-
-def is_async_callable(func: Any) -> bool:
-    """True if calling ``func`` returns an awaitable we should await directly.
-
-    Looks through ``functools.partial`` and at the ``__call__`` of callable objects, so that
-    class-based handlers with ``async def __call__`` are awaited instead of sent to a thread.
-    """
-    while isinstance(func, functools.partial):
-        func = func.func
-    if inspect.iscoroutinefunction(func):
-        return True
-    call = getattr(func, "__call__", None)  # noqa: B004 - we want the method itself
-    return call is not None and not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
-
-
-def run_sync(func: Callable[P, Any]) -> Callable[P, Awaitable[Any]]:
-    """Wrap a sync callable so that awaiting it runs it in the loop's thread pool.
-
-    Blocking code in a view or hook must never stall the event loop. The call runs in a copy
-    of the current context, so ``request``, ``g`` and friends work inside it. A generator
-    result is turned into an async iterator whose steps also run in the pool, and a
-    coroutine result (a sync decorator around an async function) is awaited. In a
-    coroutine that a pool thread waits for (``wait_for_coroutine``), the call runs in
-    that waiting thread instead.
-    """
-
-    @functools.wraps(func)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(func, *args, **kwargs)
-        context = copy_context()
-        context.run(_cv_loop.set, loop)
-        waiting = _cv_waiting.get(None)
-        lent = None if waiting is None else waiting.submit(functools.partial(context.run, call))
-        if lent is None:
-            result = await loop.run_in_executor(None, context.run, call)
-        else:
-            result = await asyncio.wrap_future(lent)
-        if inspect.isgenerator(result):
-            return run_sync_iterable(result)
-        if inspect.iscoroutine(result):
-            return await result
-        return result
-
-    return wrapper
-
-
-def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
-    """Wrap an async callable so that sync code can call it and get its result (see
-    ``wait_for_coroutine``): the reverse of ``run_sync``.
-
-    .. versionadded:: 0.20
-    """
-    what = getattr(func, "__qualname__", None) or repr(func)
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return wait_for_coroutine(func(*args, **kwargs), f"await {what}(...)")
-
-    return wrapper
-
-
-def wait_for_coroutine(coroutine: Coroutine[Any, Any, T], instead: str) -> T:
-    """Run ``coroutine`` to its end from sync code and return its result.
-
-    Sync code in a thread ``run_sync`` started (a sync view or hook, or a Flask
-    extension's wrapper around an async view) hands it to the event loop that started
-    the thread and waits; it runs there in a copy of the thread's context, so
-    ``request`` and the other globals are the caller's. On the event loop's own thread
-    waiting would stop the loop for good, so that is a RuntimeError naming what to write
-    ``instead``. Where there is no event loop at all, one is run for the call.
-
-    .. versionadded:: 0.20
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        coroutine.close()
-        raise RuntimeError(
-            "A coroutine cannot be waited for synchronously on the event loop's thread: it"
-            f" would block the loop forever. In async code, use `{instead}`; or run the"
-            " sync code in a worker thread (a sync view or hook runs in one)."
-        )
-    loop = _cv_loop.get(None)
-    if loop is None:
-        return asyncio.run(coroutine)
-    waiting = _WaitingThread()
-    context = copy_context()
-    context.run(_cv_waiting.set, waiting)
-    try:
-        # Scheduled from within ``context``, the coroutine runs in a copy of it.
-        future = context.run(asyncio.run_coroutine_threadsafe, coroutine, loop)
-    except BaseException:
-        coroutine.close()  # the loop is closed: nothing will run it
-        raise
-    return waiting.serve_until(future)
-
-
-class _WaitingThread:
-    """A thread blocked in ``wait_for_coroutine``, lent to the coroutine it waits for:
-    the sync calls that coroutine makes through ``run_sync`` run here, not in another
-    pool thread. Otherwise, once every pool thread waited so, those calls would wait
-    for a free thread for ever: a sync view rendering a template that has a sync context
-    processor (Flask-Login adds one) would hang the app under a few concurrent requests.
-    """
-
-    def __init__(self) -> None:
-        self._calls: queue.SimpleQueue[_LentCall | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._open = True
-
-    def submit(self, call: Callable[[], Any]) -> concurrent.futures.Future[Any] | None:
-        """Queue ``call`` to run in this thread; None once the thread stopped waiting."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
-            if not self._open:
-                return None
-            self._calls.put((call, future))
-        return future
-
-    def serve_until(self, done: concurrent.futures.Future[T]) -> T:
-        """Run the calls queued here until ``done`` is, then return its result."""
-        done.add_done_callback(lambda _: self._calls.put(None))
-        while (lent := self._calls.get()) is not None:
-            _run_lent(lent)
-        with self._lock:
-            self._open = False
-        while not self._calls.empty():  # queued just before closing
-            lent = self._calls.get()
-            if lent is not None:
-                _run_lent(lent)
-        return done.result()
-
-
-_LentCall = tuple[Callable[[], Any], "concurrent.futures.Future[Any]"]
-
-#: The thread waiting for the coroutine this context runs in (see ``_WaitingThread``).
-_cv_waiting: ContextVar[_WaitingThread] = ContextVar("quart.waiting_thread")
-
-
-def _run_lent(lent: _LentCall) -> None:
-    call, future = lent
-    if not future.set_running_or_notify_cancel():
-        return  # whoever awaited it was cancelled first
-    try:
-        result = call()
-    except BaseException as error:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
-def finish_without_waiting(coroutine: Coroutine[Any, Any, T], instead: str) -> T:
-    """Run ``coroutine`` at once in the calling thread and context, for sync code on the
-    event loop's thread: work that needs no I/O (parsing a body already received,
-    loading a cookie session) completes without suspending. If it would have to wait,
-    it is closed (its ``finally`` blocks run) and a RuntimeError names what to write
-    ``instead``.
-
-    .. versionadded:: 0.20
-    """
-    try:
-        coroutine.send(None)
-    except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
-    coroutine.close()
-    raise RuntimeError(
-        f"This needs to wait for I/O, which sync code cannot do here. Use `{instead}`."
-    )
-
-
-def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
-    """Iterate a sync iterable in the thread pool, one step at a time.
-
-    Each ``next`` runs in the context this function was called in, so a generator that
-    reads ``request`` keeps seeing the request it was made for.
-    """
-    iterator: Iterator[T] = iter(iterable)
-    context = copy_context()
-
-    def step() -> Any:
-        return next(iterator, _STOP)
-
-    async def generate() -> AsyncIterator[T]:
-        loop = asyncio.get_running_loop()
-        context.run(_cv_loop.set, loop)
-        running: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                running = loop.run_in_executor(None, context.run, step)
-                # Shielded: a thread cannot be stopped, so when we are cancelled (a
-                # timeout, a client that left) the step runs on and is waited for below.
-                item = await asyncio.shield(running)
-                running = None
-                if item is _STOP:
-                    return
-                yield item
-        finally:
-            if running is not None:
-                # A generator cannot be closed while a step is running in it.
-                await asyncio.wait((running,))
-                if not running.cancelled():
-                    running.exception()  # retrieved: the stream is over either way
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await loop.run_in_executor(None, context.run, close)
-
-    return generate()
 
 
 def file_path_to_path(*paths: FilePath) -> Path:
     """Join and normalise path parts given as str, bytes or path-likes."""
     parts = [os.fsdecode(path) for path in paths]
     return Path(*parts)
-
-
-# Headers whose few distinct values recur on nearly every response; their ASGI encoding is
-# kept. Others (cookies, locations, ETags) are encoded each time and never kept.
-_RECURRING_HEADERS = frozenset(
-    {"Content-Type", "Content-Length", "Vary", "Cache-Control", "Allow", "Accept-Ranges"}
-)
-_ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
-
-
-def check_header_names(headers: Iterable[tuple[str, str]]) -> None:
-    """Refuse a header name that could end the header line (werkzeug checks values, not
-    names): one built from a client's text must never inject a header of its own."""
-    for name, _value in headers:
-        if "\n" in name or "\r" in name or ":" in name:
-            raise ValueError(f"The header name {name!r} contains a line break or a colon.")
-
-
-def encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI wants them: lower-cased latin-1 names and latin-1 values. A name
-    with a line break is refused here too, whichever way it was set."""
-    encoded = []
-    for pair in headers:
-        item = _ENCODED.get(pair)
-        if item is None:
-            name, value = pair
-            if "\n" in name or "\r" in name or ":" in name:
-                check_header_names(headers)  # raises, naming the header
-            item = (name.lower().encode("latin1"), value.encode("latin1"))
-            if name in _RECURRING_HEADERS and len(_ENCODED) < 1024:
-                _ENCODED[pair] = item
-        encoded.append(item)
-    return encoded
-
-
-def decode_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
-    """An ASGI header list as a werkzeug ``Headers`` object."""
-    return Headers([(key.decode("latin1"), value.decode("latin1")) for key, value in headers])
-
-
-class MustReloadError(Exception):
-    """A watched source file changed: the development server must restart."""
-
-
-def _watched_files(extra_files: Iterable[str] = ()) -> dict[str, float]:
-    mtimes: dict[str, float] = {}
-    filenames = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
-    for filename in [*filenames, *extra_files]:
-        if not filename:
-            continue
-        try:
-            mtimes[filename] = os.stat(filename).st_mtime
-        except OSError:
-            continue
-    return mtimes
-
-
-async def observe_changes(
-    sleep: Callable[[float], Awaitable[Any]], shutdown_event: asyncio.Event
-) -> None:
-    """Check the files of loaded modules every second (waiting with ``sleep``); raise
-    ``MustReloadError`` when one changes. Returns quietly once ``shutdown_event`` is set.
-    """
-    last = _watched_files()
-    while not shutdown_event.is_set():
-        await sleep(1)
-        current = _watched_files()
-        for filename, mtime in current.items():
-            if last.get(filename, mtime) != mtime:
-                shutdown_event.set()
-                raise MustReloadError(filename)
-        last = current
-
-
-def wait_for_change(extra_files: Iterable[str] = (), interval: float = 1.0) -> str:
-    """Block until a file of a loaded module, or one of ``extra_files``, changes; its
-    name. For a reloader whose app failed to load: there is no server to stop."""
-    last = _watched_files(extra_files)
-    while True:
-        time.sleep(interval)
-        current = _watched_files(extra_files)
-        for filename, mtime in current.items():
-            if last.get(filename, mtime) != mtime:
-                return filename
-        last = current
-
-
-async def cancel_tasks(tasks: set[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks``, wait until each has finished (running its cleanup), then raise
-    the first exception one of them ended with other than its cancellation."""
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    raise_task_exceptions(tasks)
-
-
-def raise_task_exceptions(tasks: set[asyncio.Task[Any]]) -> None:
-    """Raise the exception of the first finished task of ``tasks`` that failed (cancelled
-    tasks did not fail)."""
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            error = task.exception()
-            if error is not None:
-                raise error
-
-
-def restart() -> None:
-    """Replace this process with a fresh run of the same command (for the reloader)."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name not in ("__main__", None):
-        name = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
-        args = ["-m", name, *sys.argv[1:]]
-    else:
-        args = sys.argv
-    os.execv(sys.executable, [sys.executable, *args])
