@@ -25,8 +25,10 @@ from werkzeug.utils import redirect as _redirect
 
 from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
+from .asgi_headers import check_header_names
 from .background import cancel_background_tasks, finish_background_tasks, start_background_task
 from .cli import AppGroup
+from .concurrency import is_async_callable, run_async, run_sync
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
 from .debug import traceback_response
@@ -78,7 +80,6 @@ from .typing import (
     WebsocketCallable,
     WhileServingCallable,
 )
-from .utils import check_header_names, is_async_callable, run_async, run_sync
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
 from .wrappers.response import _STATUS_LINES
 

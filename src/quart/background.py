@@ -22,8 +22,8 @@ from collections.abc import Callable
 from contextvars import Context, ContextVar, copy_context
 from typing import TYPE_CHECKING, Any
 
+from .concurrency import _cv_loop
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .utils import _cv_loop
 
 if TYPE_CHECKING:
     from .app import Quart

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask.sansio.scaffold import Scaffold, setupmethod
 
+from .concurrency import run_sync
 from .globals import current_app
 from .helpers import send_from_directory
 from .typing import (
@@ -19,7 +20,6 @@ from .typing import (
     TeardownCallable,
     WebsocketCallable,
 )
-from .utils import run_sync
 
 if TYPE_CHECKING:
     from .wrappers import Response

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
+from .concurrency import run_sync_iterable
 from .globals import current_app
 from .json import dumps
-from .utils import run_sync_iterable
 
 if TYPE_CHECKING:
     from .typing import HeadersValue

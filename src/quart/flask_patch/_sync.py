@@ -15,10 +15,10 @@ from weakref import WeakKeyDictionary
 
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 
+from ..concurrency import _cv_loop, finish_without_waiting, run_async, wait_for_coroutine
 from ..globals import _ContextAttributeProxy, _cv_request, _no_req_msg
 from ..helpers import _store_flash
 from ..signals import message_flashed
-from ..utils import _cv_loop, finish_without_waiting, run_async, wait_for_coroutine
 from ..wrappers import Request
 from ..wrappers.request import _NO_JSON
 

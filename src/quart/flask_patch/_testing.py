@@ -6,9 +6,9 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
+from ..concurrency import finish_without_waiting
 from ..sessions import SessionMixin
 from ..testing import QuartClient
-from ..utils import finish_without_waiting
 
 _INSTEAD = "async with client.session_transaction() as session:"
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
+from ..asgi_headers import decode_headers
 from ..json import dumps, loads
-from ..utils import decode_headers
 
 if TYPE_CHECKING:
     from ..app import Quart
