@@ -195,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         granian_settings=(
             f"{wrk_command} per scenario and framework, as under uvicorn, after {load.warmup}s "
-            f"of warm-up load; granian `{' '.join(loadtest.GRANIAN_ARGS[:-2])}`. No targets are "
-            "set for granian; the ratios are for comparison."
+            f"of warm-up load; granian `{' '.join(loadtest.GRANIAN_ARGS[:-2])}`."
         ),
         websocket_settings=(
             f"{websocket_settings.warmup:g}s of warm-up, then {websocket_settings.duration:g}s "
