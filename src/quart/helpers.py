@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import mimetypes
 import os
-import unicodedata
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -16,13 +14,11 @@ from collections.abc import (
 )
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
-from functools import wraps
-from io import BytesIO, TextIOBase
+from datetime import datetime
+from functools import lru_cache, wraps
+from io import BytesIO
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, overload
-from urllib.parse import quote
-from zlib import adler32
 
 from flask.helpers import get_root_path as get_root_path  # Quart's module has it
 from flask.sansio.scaffold import find_package as _find_package
@@ -30,10 +26,11 @@ from werkzeug.exceptions import NotFound, default_exceptions
 from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
+from .file_responses import DEFAULT_MIMETYPE as DEFAULT_MIMETYPE  # Quart's module has it
+from .file_responses import file_response
 from .globals import _cv_app, _cv_request, _cv_websocket, current_app, request_ctx
 from .signals import message_flashed
-from .utils import file_path_to_path, run_sync, run_sync_iterable
-from .wrappers.response import ResponseBody
+from .utils import file_path_to_path, run_sync_iterable
 
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response as SansIOResponse
@@ -44,9 +41,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-#: The mimetype of a file whose name says nothing of its type.
-DEFAULT_MIMETYPE = "application/octet-stream"
 
 #: Quart keeps this name of Flask's past; a property (compute on each access) is what
 #: it is there too.
@@ -329,27 +323,42 @@ async def send_from_directory(
 
     The name usually comes from the URL, so anything that could reach outside the
     directory (``..``, an absolute path, a NUL byte) or that is not a regular file is a 404,
-    never an error page and never the file.
+    never an error page and never the file. Otherwise as ``send_file``.
     """
-    directory_path = os.fspath(file_path_to_path(directory))
-    if not os.path.isabs(directory_path):
-        directory_path = os.path.join(current_app.root_path, directory_path)
+    directory_path = _directory_path(directory, current_app.root_path)
+    # safe_join's result is as normalised as the directory: made of it and a normpath.
     joined = safe_join(directory_path, os.fspath(file_name))
-    if joined is None or not await run_sync(os.path.isfile)(joined):
+    if joined is None:
         raise NotFound()
-    return await send_file(
+    return await file_response(
         joined,
-        mimetype,
-        as_attachment,
-        attachment_filename,
-        add_etags,
-        cache_timeout,
-        conditional,
-        last_modified,
-        download_name=download_name,
-        etag=etag,
-        max_age=max_age,
+        None,
+        mimetype=mimetype,
+        as_attachment=as_attachment,
+        download_name=_one_of(
+            "download_name", download_name, "attachment_filename", attachment_filename
+        ),
+        conditional=conditional,
+        etag=add_etags if etag is None else etag,
+        last_modified=last_modified,
+        max_age=_one_of("max_age", max_age, "cache_timeout", cache_timeout),
+        regular_file_or_404=True,
     )
+
+
+def _directory_path(directory: FilePath, root_path: str) -> str:
+    """``directory`` normalised, taken from ``root_path`` when relative."""
+    if type(directory) is str:
+        return _str_directory_path(directory, root_path)
+    path = os.fspath(file_path_to_path(directory))
+    return path if os.path.isabs(path) else os.path.join(root_path, path)
+
+
+@lru_cache(maxsize=64)
+def _str_directory_path(directory: str, root_path: str) -> str:
+    """As ``_directory_path``, kept: the static folder is the same on every request."""
+    path = os.fspath(file_path_to_path(directory))
+    return path if os.path.isabs(path) else os.path.join(root_path, path)
 
 
 async def send_file(
@@ -366,7 +375,7 @@ async def send_file(
     etag: bool | str | None = None,
     max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> Response:
-    """A response with a file's content, read in chunks off the event loop.
+    """A response with a file's content, read off the event loop.
 
     ``filename_or_io`` is a path (relative paths are taken from the app's root path) or a
     binary file object, sent from its current position and closed once sent. The
@@ -378,92 +387,37 @@ async def send_file(
     ``get_send_file_max_age``. With ``conditional``, If-None-Match, If-Modified-Since and
     single byte ranges are answered (304, 206, 416).
 
+    A file of up to 64 KiB (``file_body_class.small_file_size`` of the response class) is
+    stat-ed, opened, read and closed in one call in a worker thread and sent in one
+    message; a larger one is stat-ed in that call, then streamed, a call per chunk.
+
     Quart's names and Flask's are both accepted, with the same meaning:
     ``attachment_filename`` is ``download_name``, ``add_etags`` is ``etag`` and
     ``cache_timeout`` is ``max_age``. (Unlike Quart's, ``conditional`` is on by default,
     as in Flask: see docs/differences.md.)
     """
-    download_name = _one_of(
-        "download_name", download_name, "attachment_filename", attachment_filename
-    )
-    max_age = _one_of("max_age", max_age, "cache_timeout", cache_timeout)
-    if etag is None:
-        etag = add_etags
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    response_class = app.response_class
-    file_path: str | None = None
-    size: int | None = None
-    mtime: float | None = None
+    file_path = None
+    file = None
     if isinstance(filename_or_io, (str, bytes, os.PathLike)):
         file_path = os.fspath(file_path_to_path(filename_or_io))
         if not os.path.isabs(file_path):
-            file_path = os.path.join(app.root_path, file_path)
-        if download_name is None:
-            download_name = os.path.basename(file_path)
+            file_path = os.path.join(current_app.root_path, file_path)
     else:
-        if isinstance(filename_or_io, TextIOBase):
-            raise ValueError("Files must be opened in binary mode or use BytesIO.")
-        own_name = getattr(filename_or_io, "name", None)
-        if download_name is None and isinstance(own_name, str) and own_name:
-            download_name = os.path.basename(own_name)
-
-    encoding = None
-    if mimetype is None:
-        if download_name is None:
-            raise ValueError(
-                "Unable to detect the MIME type because a file name is not available."
-                " Either set 'download_name', pass a path instead of a file, or set"
-                " 'mimetype'."
-            )
-        mimetype, encoding = mimetypes.guess_type(download_name)
-        mimetype = mimetype or DEFAULT_MIMETYPE
-    if as_attachment and download_name is None:
-        raise ValueError(
-            "No name for the attachment. Either set 'download_name' or pass a path"
-            " instead of a file."
-        )
-
-    body: ResponseBody
-    if file_path is not None:
-        stat = await run_sync(os.stat)(file_path)
-        size, mtime = stat.st_size, stat.st_mtime
-        body = response_class.file_body_class(file_path)
-    else:
-        io_body = response_class.io_body_class(filename_or_io)
-        body, size = io_body, io_body.size
-
-    response: Response = response_class(body, mimetype=mimetype)
-    if size is not None:
-        response.content_length = size
-    if encoding is not None and not as_attachment:
-        response.headers["Content-Encoding"] = encoding
-    if download_name is not None:
-        _set_content_disposition(response, download_name, as_attachment)
-    if last_modified is not None:
-        response.last_modified = last_modified  # type: ignore[assignment]
-    elif mtime is not None:
-        response.last_modified = mtime  # type: ignore[assignment]
-
-    response.cache_control.no_cache = True
-    seconds = app.get_send_file_max_age if max_age is None else max_age
-    if callable(seconds):
-        seconds = seconds(file_path)
-    if seconds is not None:
-        if seconds > 0:
-            response.cache_control.no_cache = None
-            response.cache_control.public = True
-        response.cache_control.max_age = seconds
-        response.expires = datetime.now(UTC) + timedelta(seconds=seconds)
-
-    if isinstance(etag, str):
-        response.set_etag(etag)
-    elif etag and file_path is not None:
-        check = adler32(os.fsencode(file_path)) & 0xFFFFFFFF
-        response.set_etag(f"{mtime}-{size}-{check}")
-    if conditional:
-        request = request_ctx.request if _cv_request.get(None) is not None else None
-        await response.make_conditional(request, accept_ranges=True, complete_length=size)
-    return response
+        file = filename_or_io
+    return await file_response(
+        file_path,
+        file,
+        mimetype=mimetype,
+        as_attachment=as_attachment,
+        download_name=_one_of(
+            "download_name", download_name, "attachment_filename", attachment_filename
+        ),
+        conditional=conditional,
+        etag=add_etags if etag is None else etag,
+        last_modified=last_modified,
+        max_age=_one_of("max_age", max_age, "cache_timeout", cache_timeout),
+        regular_file_or_404=False,
+    )
 
 
 def _one_of(name: str, value: Any, quart_name: str, quart_value: Any) -> Any:
@@ -473,19 +427,3 @@ def _one_of(name: str, value: Any, quart_name: str, quart_value: Any) -> Any:
     if value is not None and value != quart_value:
         raise TypeError(f"Give either '{name}' or '{quart_name}' (they are the same), not both.")
     return quart_value
-
-
-def _set_content_disposition(response: Response, name: str, as_attachment: bool) -> None:
-    """Name the file for the browser; a non-ASCII name also goes as RFC 5987
-    ``filename*``, with an ASCII approximation for clients that only read ``filename``."""
-    disposition = "attachment" if as_attachment else "inline"
-    try:
-        name.encode("ascii")
-    except UnicodeEncodeError:
-        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        quoted = quote(name, safe="!#$&+-.^_`|~")  # RFC 5987 attr-chars stay as they are
-        response.headers.set(
-            "Content-Disposition", disposition, filename=simple, **{"filename*": f"UTF-8''{quoted}"}
-        )
-    else:
-        response.headers.set("Content-Disposition", disposition, filename=name)

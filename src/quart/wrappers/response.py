@@ -31,6 +31,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import get_content_type
 
 from .. import json
+from ..file_threads import call_in_thread
 from ..globals import _cv_app
 from ..utils import run_sync, run_sync_iterable
 
@@ -147,12 +148,20 @@ class IterableBody(ResponseBody):
 
 
 class FileBody(ResponseBody):
-    """A file on disk, read in chunks in the thread pool (never whole into memory).
+    """A file on disk, streamed in chunks of ``buffer_size`` (never whole into memory).
 
-    ``begin`` and ``end`` select a byte range (for 206 responses).
+    Each chunk costs one call in a worker thread (``quart.file_threads``): the first call
+    also opens the file (at ``begin``), the one that reads the last chunk also closes it.
+    Nothing is open before the body is iterated, so a response that is never sent (HEAD,
+    304, replaced by a hook) holds no file. ``begin`` and ``end`` select a byte range (for
+    206 responses).
     """
 
     buffer_size = 64 * 1024
+    #: ``send_file`` reads a regular file of at most this many bytes whole, in the same
+    #: worker-thread call as its ``stat``, and sends it as bytes in one message (a
+    #: ``DataBody``) instead of making one of these. 0 streams every file with this class.
+    small_file_size = 64 * 1024
 
     def __init__(self, file_path: str | PathLike[str], *, buffer_size: int | None = None) -> None:
         self.file_path = Path(file_path)
@@ -162,26 +171,11 @@ class FileBody(ResponseBody):
         if buffer_size is not None:
             self.buffer_size = buffer_size
         self._file: IO[bytes] | None = None
+        # The last chunk's call; while it runs, only it uses the file.
+        self._reading: asyncio.Future[bytes] | None = None
 
     async def __aenter__(self) -> AsyncIterable[bytes]:
-        # Opened (and positioned) in one step in a thread, shielded: a client leaving
-        # meanwhile cancels the wait, not the thread, and the file it opens is closed.
-        opening = asyncio.get_running_loop().run_in_executor(None, self._open)
-        try:
-            self._file = await asyncio.shield(opening)
-        except asyncio.CancelledError:
-            opening.add_done_callback(_close_opened)
-            raise
-        return self
-
-    def _open(self) -> IO[bytes]:
-        file = open(self.file_path, "rb")  # noqa: SIM115 - closed by __aexit__
-        try:
-            file.seek(self.begin)
-        except BaseException:
-            file.close()
-            raise
-        return file
+        return self  # the first chunk's call opens the file
 
     async def __aexit__(
         self,
@@ -189,34 +183,62 @@ class FileBody(ResponseBody):
         exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._file is not None:
-            await run_sync(self._file.close)()
-            self._file = None
+        # Read to the end, the last call closed the file. Left early (the client went
+        # away, a timeout), it is still open: closed now, or, if the wait for a call was
+        # cancelled, by that call's cleanup once it is done.
+        reading = self._reading
+        if reading is None or not reading.cancelled():
+            self._close()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        assert self._file is not None, "iterate the body inside `async with`"
         remaining = self.end - self.begin
-        read = run_sync(self._file.read)
         while remaining > 0:
-            chunk = await read(min(self.buffer_size, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+            size = min(self.buffer_size, remaining)
+            self._reading = call_in_thread(self._read, size, size == remaining, cleanup=self._close)
+            chunk = await self._reading
+            if chunk:
+                yield chunk
+            if len(chunk) < size:
+                return  # the file ended early (it shrank): its last call closed it
+            remaining -= size
+
+    def _read(self, size: int, last: bool) -> bytes:
+        """In a worker thread: the next ``size`` bytes, the file opened first if it is
+        not yet, and closed after the ``last`` chunk (or at its end)."""
+        file = self._file
+        if file is None:
+            file = open(self.file_path, "rb", buffering=0)  # noqa: SIM115 - closed below or by _close
+            try:
+                file.seek(self.begin)
+            except BaseException:
+                file.close()
+                raise
+            self._file = file
+        chunk = file.read(size)
+        while len(chunk) < size:  # one read may give less (on some file systems)
+            more = file.read(size - len(chunk))
+            if not more:
+                break  # the end of the file
+            chunk += more
+        if last or len(chunk) < size:
+            self._file = None
+            file.close()
+        return chunk
+
+    def _close(self) -> None:
+        # Closing a file opened only for reading writes nothing: quick enough for the loop.
+        file = self._file
+        if file is not None:
+            self._file = None
+            file.close()
 
     async def make_conditional(self, begin: int, end: int | None) -> int:
         """Serve only the bytes from ``begin`` to ``end``; the complete length."""
         self.begin, self.end = _check_range(begin, end, self.size)
         return self.size
-
-
-def _close_opened(opening: asyncio.Future[IO[bytes]]) -> None:
-    """Close the file an abandoned ``FileBody.__aenter__`` opened after all."""
-    if not opening.cancelled() and opening.exception() is None:
-        opening.result().close()
 
 
 class IOBody(ResponseBody):
