@@ -26,11 +26,19 @@ from werkzeug.exceptions import NotFound, default_exceptions
 from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
+from .concurrency import run_sync_iterable
 from .file_responses import DEFAULT_MIMETYPE as DEFAULT_MIMETYPE  # Quart's module has it
 from .file_responses import file_response
-from .globals import _cv_app, _cv_request, _cv_websocket, current_app, request_ctx
+from .globals import (
+    _cv_app,
+    _cv_request,
+    _cv_websocket,
+    current_app,
+    current_connection_context,
+    request_ctx,
+)
 from .signals import message_flashed
-from .utils import file_path_to_path, run_sync_iterable
+from .utils import file_path_to_path
 
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response as SansIOResponse
@@ -279,7 +287,7 @@ def get_flashed_messages(
     """The flashed messages (taken out of the session once per request)."""
     from .globals import session
 
-    ctx: Any = _cv_request.get(None) or _cv_websocket.get(None)
+    ctx = current_connection_context()
     flashes = None if ctx is None else ctx.flashes
     if flashes is None:
         flashes = session.pop("_flashes") if "_flashes" in session else []

@@ -31,9 +31,9 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import get_content_type
 
 from .. import json
+from ..concurrency import run_sync, run_sync_iterable
 from ..file_threads import call_in_thread
 from ..globals import _cv_app
-from ..utils import run_sync, run_sync_iterable
 
 if TYPE_CHECKING:
     from ..typing import HeadersValue
