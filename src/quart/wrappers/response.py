@@ -34,6 +34,7 @@ from .. import json
 from ..concurrency import run_sync, run_sync_iterable
 from ..file_threads import call_in_thread
 from ..globals import _cv_app
+from ..shortcuts import trusted_headers
 
 if TYPE_CHECKING:
     from ..typing import HeadersValue
@@ -343,7 +344,7 @@ class Response(SansIOResponse):
             line = _STATUS_LINES.get(code)
             if line is None:
                 self.status = code
-            else:
+            else:  # quart.shortcuts.set_known_status, without the call
                 self._status, self._status_code = line, code
             if type(response) is str or type(response) is bytes:
                 data = response.encode("utf-8") if type(response) is str else response
@@ -372,10 +373,8 @@ class Response(SansIOResponse):
         ASGI layer sends ``_header_pairs``)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = Headers()
-            if self._header_list is not None:
-                headers._list = self._header_list
-                self._header_list = None
+            pairs, self._header_list = self._header_list, None
+            headers = self._headers = Headers() if pairs is None else trusted_headers(pairs)
         return headers
 
     @headers.setter
