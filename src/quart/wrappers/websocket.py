@@ -52,7 +52,7 @@ class Websocket(BaseRequestWebsocket):
 
     def _handling(self) -> AbstractAsyncContextManager[Any]:
         """The span in which the app handles this websocket, given by the server side:
-        there, a client that leaves ends the handler normally (see ``quart.asgi``)."""
+        there, a client that leaves ends the handler normally (see ``quart.asgi_websocket``)."""
         if self._handling_span is None:
             return nullcontext()
         return self._handling_span()
