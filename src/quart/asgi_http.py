@@ -151,12 +151,13 @@ class ASGIHTTPConnection(MessageChannel):
         ``OSError``) ends the response quietly."""
         send = self._send
         assert send is not None
+        pairs = response._header_list  # Response._header_pairs, without the call
         try:
             await send(
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": encode_headers(response._header_pairs),
+                    "headers": encode_headers(response.headers if pairs is None else pairs),
                 }
             )
             body = response.response

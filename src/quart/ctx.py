@@ -221,38 +221,37 @@ class _ConnectionContext:
             raise self.connection.routing_exception  # type: ignore[misc]
         return adapter
 
-    def _match_key(self) -> tuple[Any, ...]:
-        """What the outcome of matching depends on (see ``QuartMap.match_request``)."""
+    def match_request(self) -> None:
+        """Match the URL against the app's rules, keeping any routing error for later."""
         app = self.app
         connection = self.connection
         url_map = app.url_map
-        if not (url_map.host_matching or app.subdomain_matching) and (
-            url_map.default_subdomain or not app.config["SERVER_NAME"]
-        ):
-            # The subdomain does not depend on the host (see Quart.create_url_adapter).
-            subdomain = url_map.default_subdomain or ""
-            websocket = connection.scheme in ("ws", "wss")
-            return (connection.path, connection.method, subdomain, websocket)
-        adapter = self.bound_url_adapter()
-        host = adapter.server_name if app.url_map.host_matching else adapter.subdomain
-        return (adapter.path_info, adapter.default_method, host, adapter.websocket)
-
-    def match_request(self) -> None:
-        """Match the URL against the app's rules, keeping any routing error for later."""
-        url_map = self.app.url_map
         try:
             if isinstance(url_map, QuartMap):
-                rule, view_args = url_map.match_request(self._match_key(), self.bound_url_adapter)
+                # What the outcome depends on (see ``QuartMap.match_request``).
+                key: tuple[Any, ...]
+                if not (url_map.host_matching or app.subdomain_matching) and (
+                    url_map.default_subdomain or not app.config["SERVER_NAME"]
+                ):
+                    # The subdomain does not depend on the host (Quart.create_url_adapter).
+                    subdomain = url_map.default_subdomain or ""
+                    websocket = connection.scheme in ("ws", "wss")
+                    key = (connection.path, connection.method, subdomain, websocket)
+                else:
+                    adapter = self.bound_url_adapter()
+                    host = adapter.server_name if url_map.host_matching else adapter.subdomain
+                    key = (adapter.path_info, adapter.default_method, host, adapter.websocket)
+                rule, view_args = url_map.match_request(key, self.bound_url_adapter)
             else:
                 rule, matched = self.bound_url_adapter().match(return_rule=True)
                 view_args = dict(matched)
         except HTTPException as error:
-            self.connection.routing_exception = _detached(error)
+            connection.routing_exception = _detached(error)
         except UnicodeError:  # a path a server decoded with surrogates cannot be redirected
-            self.connection.routing_exception = BadRequest("The request path is not valid.")
+            connection.routing_exception = BadRequest("The request path is not valid.")
         else:
-            self.connection.url_rule = rule
-            self.connection.view_args = view_args
+            connection.url_rule = rule
+            connection.view_args = view_args
 
     async def push(self) -> None:
         app = self.app
