@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install chromium docs clean fuzz soak
+.PHONY: run test test-oldest lint install chromium docs clean fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,22 @@ docs: $(STAMP)
 # Install what the tests need, lint, type-check, build the docs and run the whole suite.
 test: lint chromium docs
 	$(PY) -m pytest
+
+# The whole suite again, in its own environment, on the oldest Werkzeug, Flask and Jinja2 that
+# pyproject.toml allows (tools/oldest_pins.py reads the bounds), since our fast paths read some
+# of their private attributes; pip picks the other dependencies to fit. .ci/run runs it after
+# `make test`.
+OLDEST_VENV ?= .venv-oldest
+OLDEST_PY := $(OLDEST_VENV)/bin/python
+OLDEST_PINNED := werkzeug flask jinja2
+
+test-oldest: chromium
+	test -x $(OLDEST_PY) || python3 -m venv $(OLDEST_VENV)
+	$(OLDEST_PY) -m pip install -q --upgrade pip
+	$(OLDEST_PY) tools/oldest_pins.py $(OLDEST_PINNED) > $(OLDEST_VENV)/constraints.txt
+	$(OLDEST_PY) -m pip install -q -e '.[test]' -c $(OLDEST_VENV)/constraints.txt
+	$(OLDEST_PY) tools/oldest_pins.py --check $(OLDEST_PINNED)
+	COVERAGE_FILE=$(OLDEST_VENV)/.coverage $(OLDEST_PY) -m pytest -q
 
 # A long, random ASGI fuzzing run (tests/reliability/test_fuzz_asgi.py); `make test` runs a
 # short, derandomized one.

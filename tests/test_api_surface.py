@@ -11,6 +11,7 @@ too, so the table stays true. ``python tests/test_api_surface.py`` prints every 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_PATH = ROOT / "tests" / "data" / "quart-0.22.0-surface.json"
@@ -190,7 +192,23 @@ def _report(unexpected: dict[str, str], stale: list[str]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("module_name", sorted(MODULES))
+# quart.templating.Environment inherits overlay() from Jinja2, whose enable_async default
+# became a sentinel in Jinja2 3.1.5 (the snapshot's); older Jinja2 renders it as False.
+_INHERITED_FROM_NEWER_LIBRARIES = {
+    "quart.templating": pytest.mark.skipif(
+        Version(importlib.metadata.version("jinja2")) < Version("3.1.5"),
+        reason="Jinja2 < 3.1.5: Environment.overlay(enable_async=False), not a sentinel",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        pytest.param(name, marks=_INHERITED_FROM_NEWER_LIBRARIES.get(name, ()))
+        for name in sorted(MODULES)
+    ],
+)
 def test_module_surface_matches_quart(module_name: str) -> None:
     diffs = module_differences(module_name)
     listed = {key for key in documented_keys() if owner_module(key) == module_name}

@@ -4,7 +4,10 @@ and check that what is cached follows."""
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
+from packaging.version import Version
 from werkzeug.exceptions import HTTPException, NotFound
 
 from quart import Quart, Response, abort, jsonify, request
@@ -113,7 +116,7 @@ async def test_a_view_replaced_in_view_functions_is_used(app: Quart, client) -> 
     assert await (await client.get("/")).get_data() == b"second"
 
 
-async def test_hosts_are_given_as_sent_and_invalid_ones_ignored(app: Quart, client) -> None:
+async def test_hosts_are_given_as_sent(app: Quart, client) -> None:
     @app.route("/")
     async def view():
         return request.host
@@ -121,6 +124,16 @@ async def test_hosts_are_given_as_sent_and_invalid_ones_ignored(app: Quart, clie
     response = await client.get("/", headers={"Host": "XN--BCHER-KVA.Example:8080"})
     assert response.status_code == 200
     assert await response.get_data(as_text=True) == "XN--BCHER-KVA.Example:8080"
+
+
+@pytest.mark.skipif(
+    Version(importlib.metadata.version("werkzeug")) < Version("3.1.8"),
+    reason="Werkzeug < 3.1.8 passes a Host with invalid characters through (3.1.7 refuses it)",
+)
+async def test_a_host_with_invalid_characters_is_ignored(app: Quart, client) -> None:
+    @app.route("/")
+    async def view():
+        return request.host
 
     # A Host header with characters no host has is treated as absent (as werkzeug does),
     # and the request is still served.
