@@ -252,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     report = render(run)
     output = args.output or (None if args.quick or args.no_write else DEFAULT_OUTPUT)
     if output is not None and not args.no_write:
-        if only and output.exists():
+        if output.exists():
+            # A partial run keeps the sections it did not measure; any run keeps the
+            # sections the harness does not write (the notes on targets missed).
             report = splice(output.read_text(), report, run)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(report)
