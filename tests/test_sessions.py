@@ -475,6 +475,70 @@ async def test_modified_and_accessed_flags(app: Quart, client: Any) -> None:
     }
 
 
+READS: dict[str, Any] = {
+    "get": lambda data: data.get("user"),
+    "item": lambda data: data["user"],
+    "in": lambda data: "user" in data,
+    "len": len,
+    "bool": bool,
+    "keys": lambda data: list(data.keys()),
+    "items": lambda data: list(data.items()),
+    "iter": list,
+    "copy": lambda data: data.copy(),
+}
+
+
+@pytest.mark.parametrize("read", list(READS))
+async def test_every_read_marks_the_session_accessed_and_nothing_more(
+    app: Quart, client: Any, read: str
+) -> None:
+    @app.get("/flags")
+    async def flags() -> dict[str, Any]:
+        READS[read](session)
+        return {"accessed": session.accessed, "modified": session.modified}
+
+    await client.post("/login")
+    response = await client.get("/flags")
+    assert await response.get_json() == {"accessed": True, "modified": False}
+    assert vary(response) == {"Cookie"}
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "write",
+    ["item", "setdefault", "update", "pop", "delete", "clear"],
+)
+async def test_every_write_marks_the_session_modified(app: Quart, client: Any, write: str) -> None:
+    @app.post("/write")
+    async def write_view() -> dict[str, Any]:
+        if write == "item":
+            session["other"] = 1
+        elif write == "setdefault":
+            session.setdefault("other", 1)
+        elif write == "update":
+            session.update(other=1)
+        elif write == "pop":
+            session.pop("user")
+        elif write == "delete":
+            del session["user"]
+        else:
+            session.clear()
+        return {"accessed": session.accessed, "modified": session.modified}
+
+    await client.post("/login")
+    response = await client.post("/write")
+    assert await response.get_json() == {"accessed": True, "modified": True}
+    assert "session" in set_cookies(response)
+
+
+async def test_a_refreshed_cookie_varies_on_cookie_once(client: Any) -> None:
+    await client.post("/login?permanent=1")
+    for path in ("/plain", "/read/user"):  # the session untouched, then read
+        response = await client.get(path)
+        assert "session" in set_cookies(response)
+        assert response.headers.getlist("Vary") == ["Cookie"]
+
+
 # ---------------------------------------------------------------- websockets
 
 
