@@ -1,26 +1,35 @@
 """Form and multipart parsing of request bodies, streamed, with limits.
 
-Multipart bodies are decoded chunk by chunk with werkzeug's sans-IO ``MultipartDecoder``:
-file parts go to spooled temporary files as they arrive (a small one that arrives in one
-piece stays in memory), field values are held in memory up to ``max_form_memory_size``,
-and ``max_form_parts`` bounds the number of parts. A body that breaks a limit gets 413; a
+Multipart bodies are decoded chunk by chunk as they arrive with python-multipart's
+streaming ``MultipartParser`` (the parser under Starlette and FastAPI): it finds
+boundaries with plain byte searches, so a client's fresh random boundary per request costs
+nothing to prepare (werkzeug's decoder compiles two regular expressions for each one).
+Part headers are read with werkzeug's helpers, as werkzeug reads them. File parts go to
+spooled temporary files as they arrive (a small one that arrives in one piece stays in
+memory), field values are held in memory up to ``max_form_memory_size``, and
+``max_form_parts`` bounds the number of parts. A body that breaks a limit gets 413; a
 malformed one gets 400 with the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Generator
+from functools import lru_cache
 from io import BytesIO
-from typing import IO, Any, NoReturn, cast
+from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import parse_qsl
 
+from python_multipart.multipart import MultipartParser as _StreamingParser
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import default_stream_factory
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import File
 
 from .datastructures import FileStorage
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 StreamFactory = Callable[[int | None, str | None, str | None, int | None], IO[bytes]]
 FormResult = tuple[MultiDict[str, str], MultiDict[str, FileStorage]]
@@ -31,15 +40,10 @@ ParserFunc = Callable[
     ["FormDataParser", Any, str, "int | None", dict[str, str]],
     Awaitable[tuple[MultiDict[Any, Any], MultiDict[Any, Any]]],
 ]
+#: The largest piece of a file that is kept in memory when the whole file arrives in it.
 _FEED_SIZE = 64 * 1024
-#: Part data shorter than this is left for the decoder's regular expression to scan
-#: (see ``_DecoderFeed``): below about a kilobyte that costs less than the extra
-#: decoder round a cut takes.
-_CUT_AFTER = 1024
-#: The padding (spaces, tabs) after a delimiter looked at for a delimiter line that a
-#: chunk ends inside (see ``_unfinished_line_start``); clients send none.
-_PADDING_WINDOW = 64
-_LINE_BREAKS = frozenset(b"\r\n")
+#: Content-Disposition values up to this long have their names cached (see ``_part_names``).
+_CACHED_DISPOSITION_LENGTH = 256
 #: The charsets a form part may declare; any other is read as UTF-8 (as werkzeug does).
 _PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
 
@@ -174,10 +178,11 @@ class FormDataParser:
 
 
 class MultiPartParser:
-    """Decodes a ``multipart/form-data`` body as it arrives, with werkzeug's sans-IO
-    decoder: fields into memory (up to ``max_form_memory_size`` each), files into the
-    streams ``stream_factory`` makes (a file that arrives in one piece, by default, into
-    a ``BytesIO``), at most ``max_form_parts`` parts."""
+    """Decodes a ``multipart/form-data`` body as it arrives, with python-multipart's
+    streaming parser: fields into memory (up to ``max_form_memory_size`` each), files
+    into the streams ``stream_factory`` makes (a file that arrives in one piece of at
+    most ``buffer_size`` bytes, by default, into a ``BytesIO``), at most
+    ``max_form_parts`` parts."""
 
     def __init__(
         self,
@@ -230,129 +235,239 @@ class MultiPartParser:
         self, body: AsyncIterable[bytes], boundary: bytes, content_length: int | None
     ) -> FormResult:
         """Parse the body's parts; a malformed body is a 400, one over a limit a 413."""
-        decoder = MultipartDecoder(
-            boundary, self.max_form_memory_size, max_parts=self.max_form_parts
-        )
-        collector = _MultipartCollector(self, content_length)
-        feed = _DecoderFeed(
-            decoder, collector, b"--" + boundary, self.buffer_size, self.max_form_memory_size
-        )
+        try:
+            reader = _PartReader(self, boundary, content_length)
+        except ValueError as error:  # a boundary python-multipart refuses (over 256 bytes)
+            raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
         try:
             async for chunk in body:
-                feed.add(chunk)
-            feed.end()
-            if not collector.finished:
+                reader.write(chunk)
+            if not reader.finished:
+                if not reader.started:
+                    self.fail("its boundary never appears in it")
                 self.fail("it ended before its closing boundary")
         except ValueError as error:
-            collector.close_files()
+            reader.close_files()
             raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
         except BaseException:
-            collector.close_files()
+            reader.close_files()
             raise
-        return self.cls(collector.fields), self.cls(collector.files)
+        return self.cls(reader.fields), self.cls(reader.files)
 
 
-class _DecoderFeed:
-    """Gives a body's chunks to werkzeug's decoder in pieces it decodes fast and right,
-    handing the events of each to the collector.
+class _PartReader:
+    """Feeds a body's chunks to python-multipart's parser and turns what it reports into
+    field values and file storages.
 
-    Fast: the decoder finds the end of a part's data with a regular expression searched
-    from the start of its buffer, which crawls through all the data in front of the
-    delimiter (``--`` and the boundary); for a 20 KB file that costs more than all the
-    rest of the parse. Data with no delimiter after it goes out by a plain ``find``
-    instead. So a piece ends just before any delimiter more than ``_CUT_AFTER`` bytes
-    into it, and the regular expression never searches further than that.
+    The parser wants the body to begin with the first delimiter, so the bytes before it
+    (a preamble, RFC 2046 5.1.1, which werkzeug also skips) are dropped here; those after
+    the closing delimiter (an epilogue) are never given to it.
 
-    Right: given a delimiter line cut short just after its delimiter, werkzeug's
-    decoder (3.1.9) can take the line break in front of it for part data: a stray
-    ``\\r`` ends the part, or the boundary is lost (pallets/werkzeug#3285). A server
-    may end a chunk anywhere, so a line that may still become a delimiter line is kept
-    back until the next chunk finishes it (see ``_unfinished_line_start``).
+    Part headers are collected as the parser reports them and read as werkzeug's decoder
+    reads them: UTF-8, values stripped, ``Content-Disposition`` required and parsed by
+    ``werkzeug.http.parse_options_header`` (so ``filename*`` is understood as werkzeug
+    understands it). Their size counts against the form memory limit.
 
-    Pieces also stay within ``buffer_size`` and the room left under the form memory
-    limit, so that file data flows through and only a field or a part's headers can
-    exceed that limit.
+    A field's value is held until the field ends, within the form memory limit. A file
+    is written, as it arrives, to the stream ``start_file_streaming`` makes (werkzeug's
+    spooled temporary file, by default). Except that when the default is in use, the
+    file's data is held back until a second piece comes: a file that ends within its
+    first piece (of at most ``buffer_size`` bytes) becomes a ``BytesIO`` over that piece.
     """
 
-    def __init__(
-        self,
-        decoder: MultipartDecoder,
-        collector: _MultipartCollector,
-        delimiter: bytes,
-        buffer_size: int,
-        memory_limit: int | None,
-    ) -> None:
-        self.decoder = decoder
-        self.collector = collector
-        self.delimiter = delimiter
-        self.buffer_size = buffer_size
-        self.memory_limit = memory_limit
-        self._kept = b""  # the start of a line that may become a delimiter line
-        self._at_line_start = True  # whether what the decoder has ends in a line break
+    def __init__(self, owner: MultiPartParser, boundary: bytes, content_length: int | None) -> None:
+        self.owner = owner
+        self.content_length = content_length
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+        self.finished = False
+        self._delimiter = b"--" + boundary
+        #: The end of what came before the first delimiter (which it may begin), or None
+        #: once the delimiter has come.
+        self._preamble: bytes | None = b""
+        self._memory_limit = owner.max_form_memory_size
+        self._files_in_memory = (
+            owner.stream_factory is default_stream_factory
+            and type(owner).start_file_streaming is MultiPartParser.start_file_streaming
+        )
+        # The part being read: its headers as they come, then its name, filename (None
+        # for a field), headers and the data held so far.
+        self._header_lines: list[tuple[str, str]] = []
+        self._header_name = b""
+        self._header_value = b""
+        self._header_size = 0
+        self._parts = 0
+        self._name = ""
+        self._filename: str | None = None
+        self._headers = Headers()
+        self._held: bytes | bytearray | None = None
+        self._stream: IO[bytes] | None = None
+        callbacks: MultipartCallbacks = {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_end": self._on_end,
+        }
+        self._parser = _StreamingParser(boundary, callbacks)
 
-    def add(self, chunk: bytes) -> None:
-        """Feed the next chunk of the body."""
-        if not isinstance(chunk, bytes | bytearray):  # a memoryview: ``find`` needs bytes
+    @property
+    def started(self) -> bool:
+        """Whether the first delimiter has come."""
+        return self._preamble is None
+
+    def write(self, chunk: bytes) -> None:
+        """Parse the next chunk of the body."""
+        if self.finished:
+            return  # the epilogue
+        if type(chunk) is not bytes:  # a memoryview has no ``find``; held pieces are bytes
             chunk = bytes(chunk)
-        if self._kept:
-            chunk = self._kept + chunk
-        end = _unfinished_line_start(chunk, self.delimiter, self._at_line_start)
-        if end:
-            self._feed(chunk, end)
-            self._at_line_start = end < len(chunk) or chunk[end - 1] in _LINE_BREAKS
-        self._kept = chunk[end:]
+        if self._preamble is not None:
+            chunk = self._skip_preamble(chunk)
+            if not chunk:
+                return
+        self._parser.write(chunk)
 
-    def end(self) -> None:
-        """Feed what was kept back and the end of the body."""
-        if self._kept:
-            self._feed(self._kept, len(self._kept))
-        self.decoder.receive_data(None)
-        self.collector.drain(self.decoder)
+    def _skip_preamble(self, chunk: bytes) -> bytes:
+        """``chunk`` from the first delimiter on, or nothing while it has not come (the
+        end of what came is kept: it may be the delimiter's beginning)."""
+        assert self._preamble is not None
+        data = self._preamble + chunk
+        start = data.find(self._delimiter)
+        if start == -1:
+            self._preamble = data[1 - len(self._delimiter) :]
+            return b""
+        self._preamble = None
+        return data[start:]
 
-    def _feed(self, chunk: bytes, size: int) -> None:
-        """Give ``chunk[:size]`` to the decoder piece by piece, draining events after each."""
-        decoder = self.decoder
-        step = self.buffer_size
-        limit = self.memory_limit
-        position = 0
-        next_cut = -1
-        with memoryview(chunk) as view:  # pieces are views: no copies before the decoder's
-            while position < size:
-                if next_cut <= position:
-                    next_cut = chunk.find(self.delimiter, position + _CUT_AFTER, size)
-                    if next_cut == -1:
-                        next_cut = size
-                end = min(next_cut, position + step)
-                if limit is not None:
-                    end = min(end, position + max(1, limit - len(decoder.buffer)))
-                # The decoder only measures and copies what it receives: a view will do.
-                decoder.receive_data(cast(bytes, view[position:end]))
-                position = end
-                self.collector.drain(decoder)
+    def _on_part_begin(self) -> None:
+        self._header_lines = []
+        self._header_size = 0
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
+        self._header_value += data[start:end]
+
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_size += size
+        limit = self._memory_limit
+        if limit is not None and self._header_size > limit:
+            raise RequestEntityTooLarge(
+                "The headers of a form part are larger than the form memory limit."
+            )
+
+    def _on_header_end(self) -> None:
+        try:
+            name = self._header_name.decode()
+            value = self._header_value.decode()
+        except UnicodeDecodeError:
+            self.owner.fail("a part's header is not UTF-8")
+        self._header_lines.append((name, value.strip(" \t")))
+        self._header_name = self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        lines = self._header_lines
+        disposition = next(
+            (value for name, value in lines if name.lower() == "content-disposition"), None
+        )
+        if disposition is None:
+            self.owner.fail("a part has no Content-Disposition header")
+        self._parts += 1
+        limit = self.owner.max_form_parts
+        if limit is not None and self._parts > limit:
+            raise RequestEntityTooLarge("The form has too many parts.")
+        name, self._filename = _part_names(disposition)
+        self._name = cast(str, name)  # a part without one is kept under None, as in werkzeug
+        headers = self._headers = Headers()
+        for key, value in lines:  # costs less than ``Headers(lines)``, which checks its input
+            headers.add(key, value)
+        if self._filename is not None and not self._files_in_memory:
+            self._stream = self._start_file()
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        stream = self._stream
+        if stream is not None:
+            stream.write(data[start:end])
+            return
+        held = self._held
+        if self._filename is not None:  # a file, held while it comes in one piece
+            if held is None and end - start <= self.owner.buffer_size:
+                self._held = data[start:end]
+                return
+            stream = self._stream = self._start_file()
+            if held is not None:
+                stream.write(held)
+                self._held = None
+            stream.write(data[start:end])
+            return
+        limit = self._memory_limit
+        if limit is not None and end - start + (0 if held is None else len(held)) > limit:
+            raise RequestEntityTooLarge(
+                f"The form field {self._name!r} is larger than the form memory limit."
+            )
+        if held is None:
+            self._held = data[start:end]
+        else:
+            if not isinstance(held, bytearray):
+                held = self._held = bytearray(held)
+            held += data[start:end]
+
+    def _on_part_end(self) -> None:
+        held = self._held
+        if self._filename is None:
+            value = b"" if held is None else held
+            charset = self.owner.get_part_charset(self._headers)
+            self.fields.append((self._name, value.decode(charset, "replace")))
+        else:
+            stream = self._stream
+            if stream is None:  # held in memory: shared with the BytesIO, not copied
+                stream = BytesIO() if held is None else BytesIO(held)
+            else:
+                stream.seek(0)
+            storage = self.owner.file_storage_cls(
+                stream, self._filename, self._name, headers=self._headers
+            )
+            self.files.append((self._name, storage))
+        self._stream = self._held = None
+
+    def _on_end(self) -> None:
+        self.finished = True
+
+    def _start_file(self) -> IO[bytes]:
+        """The stream for the current file part, from ``start_file_streaming``."""
+        event = File(name=self._name, filename=cast(str, self._filename), headers=self._headers)
+        return self.owner.start_file_streaming(event, self.content_length)
+
+    def close_files(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        for _, storage in self.files:
+            storage.close()
 
 
-def _unfinished_line_start(data: bytes, delimiter: bytes, at_line_start: bool) -> int:
-    """Where the last line of ``data`` starts if it may be a delimiter line that later
-    bytes finish (a beginning of the delimiter, or all of it followed by a ``-`` or
-    padding), else ``len(data)``. ``at_line_start`` says whether the bytes before
-    ``data`` ended with a line break."""
-    size = len(data)
-    if not size or data[-1] in _LINE_BREAKS:  # the usual end of a body: no line begun
-        return size
-    window = len(delimiter) + _PADDING_WINDOW
-    start = max(0, size - window)
-    line_break = max(data.rfind(b"\n", start), data.rfind(b"\r", start))
-    if line_break != -1:
-        start = line_break + 1
-    elif not (at_line_start and size <= window):
-        return size  # a line too long, or one that began as something else
-    line = data[start:]
-    if delimiter.startswith(line):
-        return start
-    after = line[len(delimiter) :]
-    if line.startswith(delimiter) and (after == b"-" or not after.strip(b" \t")):
-        return start
-    return size
+def _read_part_names(disposition: str) -> tuple[str | None, str | None]:
+    """The name and filename (None where missing) a part's Content-Disposition gives."""
+    options = parse_options_header(disposition)[1]
+    return options.get("name"), options.get("filename")
+
+
+_cached_part_names = lru_cache(maxsize=256)(_read_part_names)
+
+
+def _part_names(disposition: str) -> tuple[str | None, str | None]:
+    """``_read_part_names``, remembered for short values: a form sends the same
+    dispositions request after request, and reading one costs more than all the rest of
+    a small part's parse. Long values are read each time, so the cache stays small."""
+    if len(disposition) > _CACHED_DISPOSITION_LENGTH:
+        return _read_part_names(disposition)
+    return _cached_part_names(disposition)
 
 
 def _header_value(headers: Headers, name: str) -> str | None:
@@ -363,115 +478,3 @@ def _header_value(headers: Headers, name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
-
-
-class _MultipartCollector:
-    """Turns decoder events into field values and file storages.
-
-    A field's value is held until the field ends (within the form memory limit): the
-    piece the decoder gave if there is only one (the usual case), else a bytearray.
-
-    A file is written, as it arrives, to the stream ``start_file_streaming`` makes
-    (werkzeug's spooled temporary file, by default). Except that when the default is
-    in use, the file's data is held back until a second piece comes: a file that ends
-    within its first piece becomes a ``BytesIO`` over that piece, neither copied nor
-    wrapped. A piece is at most ``buffer_size`` (64 KiB), well within the 500 KiB the
-    spooled file would have kept in memory anyway.
-    """
-
-    def __init__(self, owner: MultiPartParser, content_length: int | None) -> None:
-        self.owner = owner
-        self.content_length = content_length
-        self.fields: list[tuple[str, str]] = []
-        self.files: list[tuple[str, FileStorage]] = []
-        self.finished = False
-        self._part: Field | File | None = None
-        self._held: bytes | bytearray | None = None
-        self._stream: IO[bytes] | None = None
-        self._memory_limit = owner.max_form_memory_size
-        self._files_in_memory = (
-            owner.stream_factory is default_stream_factory
-            and type(owner).start_file_streaming is MultiPartParser.start_file_streaming
-        )
-
-    def drain(self, decoder: MultipartDecoder) -> None:
-        """Handle the events of what the decoder has received so far."""
-        while True:
-            event = decoder.next_event()
-            if isinstance(event, Data):
-                self._on_data(event)
-            elif isinstance(event, NeedData):
-                return
-            elif isinstance(event, File):
-                self._part = event
-                if not self._files_in_memory:
-                    self._stream = self.owner.start_file_streaming(event, self.content_length)
-            elif isinstance(event, Field):
-                self._part = event
-            elif isinstance(event, Epilogue):
-                self.finished = True
-                return
-
-    def _on_data(self, event: Data) -> None:
-        data = event.data
-        if data:
-            if self._stream is not None:
-                self._stream.write(data)
-            elif self._held is None:
-                self._held = data
-            else:
-                self._add(data)
-            part = self._part
-            limit = self._memory_limit
-            if (
-                limit is not None
-                and isinstance(part, Field)
-                and self._held is not None
-                and len(self._held) > limit
-            ):
-                raise RequestEntityTooLarge(
-                    f"The form field {part.name!r} is larger than the form memory limit."
-                )
-        if not event.more_data:
-            self._end_part()
-
-    def _add(self, data: bytes) -> None:
-        """A further piece of the part: a field's joins its value; a file's means the
-        file goes to the stream ``start_file_streaming`` makes, from its start."""
-        held = self._held
-        assert held is not None
-        part = self._part
-        if isinstance(part, File):
-            stream = self._stream = self.owner.start_file_streaming(part, self.content_length)
-            stream.write(held)
-            stream.write(data)
-            self._held = None
-            return
-        if not isinstance(held, bytearray):
-            held = self._held = bytearray(held)
-        held += data
-
-    def _end_part(self) -> None:
-        part = self._part
-        held = self._held
-        if isinstance(part, Field):
-            value = b"" if held is None else held
-            charset = self.owner.get_part_charset(part.headers)
-            self.fields.append((part.name, value.decode(charset, "replace")))
-        elif isinstance(part, File):
-            stream = self._stream
-            if stream is None:  # held in memory: shared with the BytesIO, not copied
-                stream = BytesIO() if held is None else BytesIO(held)
-            else:
-                stream.seek(0)
-            storage = self.owner.file_storage_cls(
-                stream, part.filename, part.name, headers=part.headers
-            )
-            self.files.append((part.name, storage))
-        self._part = self._stream = self._held = None
-
-    def close_files(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-        for _, storage in self.files:
-            storage.close()
