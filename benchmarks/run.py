@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if output is not None and not args.no_write:
         if output.exists():
             # A partial run keeps the sections it did not measure; any run keeps the
-            # sections the harness does not write (the notes on targets missed).
+            # sections the harness does not write ("Why some targets are missed").
             report = splice(output.read_text(), report, run)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(report)
