@@ -853,3 +853,46 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert received == size
     assert content_length == str(size)
     assert peak < 20 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+async def test_a_whole_file_goes_to_a_server_that_sends_paths_itself(tmp_path: Path) -> None:
+    """With ASGI's ``http.response.pathsend`` extension the whole file's absolute path is
+    handed to the server; a range, or a server without the extension, gets the bytes."""
+    (tmp_path / "data.bin").write_bytes(b"0123456789" * 10_000)  # over the small-file size
+    app = Quart(__name__, static_folder=str(tmp_path), static_url_path="/static")
+    sent: list[dict[str, Any]] = []
+
+    async def call(headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]) -> None:
+        sent.clear()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "GET", "scheme": "http", "path": "/static/data.bin",
+            "raw_path": b"/static/data.bin", "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"localhost"), *headers], "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80), "extensions": extensions,
+        }  # fmt: skip
+        await app(scope, receive, send)
+
+    await call([], {"http.response.pathsend": {}})
+    assert [message["type"] for message in sent] == [
+        "http.response.start",
+        "http.response.pathsend",
+    ]
+    assert sent[0]["status"] == 200
+    assert (b"content-length", b"100000") in sent[0]["headers"]
+    assert sent[1]["path"] == str((tmp_path / "data.bin").resolve())
+
+    await call([(b"range", b"bytes=5-9")], {"http.response.pathsend": {}})
+    assert sent[0]["status"] == 206
+    assert b"".join(message.get("body", b"") for message in sent[1:]) == b"56789"
+
+    await call([], {})
+    assert sent[0]["status"] == 200
+    assert b"".join(message.get("body", b"") for message in sent[1:]) == b"0123456789" * 10_000

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections import deque
 from collections.abc import Awaitable
@@ -167,6 +168,14 @@ class ASGIHTTPConnection(MessageChannel):
                     send, {"type": "http.response.body", "body": b"", "more_body": False}
                 )
                 return
+            if type(body) is FileBody and body.begin == 0 and body.end == body.size:
+                extensions = self.scope.get("extensions") or {}
+                if "http.response.pathsend" in extensions:
+                    # The server sends the whole file itself (granian offers this): no
+                    # thread and no chunks of ours.
+                    path = os.path.abspath(body.file_path)
+                    await _send_last(send, {"type": "http.response.pathsend", "path": path})
+                    return
             if type(body) is DataBody:
                 last = {"type": "http.response.body", "body": body.data, "more_body": False}
                 ctx = _cv_request.get(None)

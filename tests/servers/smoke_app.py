@@ -21,6 +21,7 @@ from quart import (
     make_response,
     redirect,
     request,
+    send_file,
     session,
     url_for,
     websocket,
@@ -127,6 +128,16 @@ async def not_found(error: NotFound) -> Any:
     if has_request_context() and request.accept_mimetypes.best == "application/json":
         return {"error": "not found", "path": request.path}, 404
     return error
+
+
+BIG_FILE = Path("big.bin")  # in the server's working directory, a fresh one per test module
+BIG_FILE.write_bytes(bytes(range(256)) * 1024)  # 256 KiB: streamed, not read whole
+
+
+@app.get("/big-file")
+async def big_file() -> Any:
+    """A file from disk, whole or by range (granian sends a whole one itself)."""
+    return await send_file(BIG_FILE)
 
 
 @app.get("/stream/<name>")

@@ -181,3 +181,18 @@ async def test_a_stream_ends_when_the_client_leaves(smoke_server: ServerProcess)
         # Leaving the block without reading the rest closed the leaver's connection.
         assert (await client.get(f"/stream/{name}/closed")).status_code == 200
         assert (await client.post(f"/stream/{name}/next")).status_code == 409
+
+
+async def test_a_file_from_disk_whole_and_by_range(client: httpx.AsyncClient) -> None:
+    """Under granian, which offers ASGI's ``http.response.pathsend``, a whole file is sent
+    by the server itself; a range is sent by us, as under the other servers."""
+    content = bytes(range(256)) * 1024
+    response = await client.get("/big-file")
+    assert response.status_code == 200
+    assert response.content == content
+    assert response.headers["content-length"] == str(len(content))
+    ranged = await client.get("/big-file", headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206
+    assert ranged.content == content[10:20]
+    head = await client.head("/big-file")
+    assert head.headers["content-length"] == str(len(content)) and head.content == b""
