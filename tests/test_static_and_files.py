@@ -864,9 +864,13 @@ async def test_a_whole_file_goes_to_a_server_that_sends_paths_itself(tmp_path: P
 
     async def call(headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]) -> None:
         sent.clear()
+        request_messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
         async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
+            if request_messages:
+                return request_messages.pop()
+            await asyncio.Event().wait()  # as a server does until the client leaves
+            raise AssertionError("unreachable")
 
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
