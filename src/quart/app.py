@@ -243,8 +243,7 @@ class Quart(WebsocketScaffold, App):
         # websockets by endpoint (see quart.plans), and error handlers by exception type.
         self._request_plans: dict[str | None, Plan] = {}
         self._websocket_plans: dict[str | None, Plan] = {}
-        self._error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
-        # The same handlers in async form (``ensure_async``), by the same keys.
+        # Error handlers in async form (``ensure_async``), by kind of error and blueprints.
         self._async_error_handlers: dict[tuple[type[BaseException], tuple[str, ...]], Any] = {}
         self._appcontext_teardown: bool | None = None  # see _tears_down_appcontext
 
@@ -266,7 +265,6 @@ class Quart(WebsocketScaffold, App):
         computed from the set-up so far, so that the next request sees the change."""
         self._request_plans.clear()
         self._websocket_plans.clear()
-        self._error_handlers.clear()
         self._async_error_handlers.clear()
         self._appcontext_teardown = None
 
@@ -866,26 +864,15 @@ class Quart(WebsocketScaffold, App):
 
     # --------------------------------------------------------------- errors
 
-    def _find_error_handler(
-        self, e: BaseException, blueprints: list[str]
-    ) -> Callable[..., Any] | None:
-        key = (type(e), tuple(blueprints))
-        try:
-            return self._error_handlers[key]  # type: ignore[no-any-return]
-        except KeyError:
-            handler = super()._find_error_handler(e, blueprints)  # type: ignore[arg-type]
-            self._error_handlers[key] = handler
-            return handler
-
     def _async_error_handler(self, error: BaseException) -> Callable[..., Awaitable[Any]] | None:
-        """``_find_error_handler`` for the current blueprints, in async form; both
+        """Flask's ``_find_error_handler`` for the current blueprints, in async form,
         looked up once per kind of error and blueprint path."""
         blueprints = _current_blueprints()
         key = (type(error), tuple(blueprints))
         try:
             return self._async_error_handlers[key]  # type: ignore[no-any-return]
         except KeyError:
-            handler = self._find_error_handler(error, blueprints)
+            handler = self._find_error_handler(error, blueprints)  # type: ignore[arg-type]
             async_handler = None if handler is None else self.ensure_async(handler)
             self._async_error_handlers[key] = async_handler
             return async_handler

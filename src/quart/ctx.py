@@ -259,7 +259,7 @@ class _ConnectionContext:
         if app_ctx is None or app_ctx.app is not app:
             app_ctx = app.app_context()
             # The app context a connection brings is pushed without awaiting its ``push``
-            # when that would only enter it (see ``_pops_quietly``).
+            # when that would only enter it (see ``_app_context_pops_quietly``).
             if type(app_ctx) is AppContext and not appcontext_pushed.receivers:
                 app_ctx._enter()
             else:
@@ -294,7 +294,7 @@ class _ConnectionContext:
             token, app_ctx = self._cv_tokens.pop()
             self._cv.reset(token)
             if app_ctx is not None:
-                if quiet or _pops_quietly(app_ctx):
+                if quiet or _app_context_pops_quietly(app_ctx):
                     app_ctx._leave()
                 else:
                     await app_ctx.pop(exc)
@@ -315,7 +315,7 @@ class _ConnectionContext:
         if len(tokens) != 1 or self._has_teardown():
             return False
         app_ctx = tokens[0][1]
-        self._quiet = app_ctx is None or _pops_quietly(app_ctx)
+        self._quiet = app_ctx is None or _app_context_pops_quietly(app_ctx)
         return self._quiet
 
     async def _teardown(self, exc: BaseException | None) -> None:
@@ -402,7 +402,7 @@ class WebsocketContext(_ConnectionContext):
         return self
 
 
-def _pops_quietly(app_ctx: AppContext) -> bool:
+def _app_context_pops_quietly(app_ctx: AppContext) -> bool:
     """Whether popping ``app_ctx`` would only leave it: the stock class, and no
     teardown function or signal receiver to run."""
     return (
