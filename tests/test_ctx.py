@@ -246,3 +246,50 @@ async def test_g_is_made_once_per_app_context_and_shared_by_its_copies() -> None
     assert other.g is replacement
     async with ctx:
         assert g.name == "kept"
+
+
+async def test_the_globals_read_like_werkzeug_proxies(app, client) -> None:
+    """The proxies read public names straight from the current object (a speed path);
+    everything else takes werkzeug's lookup. Both must give what a plain
+    ``LocalProxy`` over the same object gives."""
+    from werkzeug.local import LocalProxy
+
+    from quart.globals import _cv_request
+
+    plain = LocalProxy(_cv_request, "request")
+    seen: dict[str, object] = {}
+
+    @app.route("/look")
+    async def look():
+        current = request._get_current_object()
+        seen["same object"] = current is plain._get_current_object()
+        seen["method"] = (request.method, plain.method)
+        seen["bound method"] = request.get_json.__self__ is current
+        seen["class"] = (request.__class__, plain.__class__)
+        seen["isinstance"] = isinstance(request, type(current))
+        seen["repr"] = (repr(request), repr(plain))
+        seen["missing"] = (hasattr(request, "no_such_name"), hasattr(plain, "no_such_name"))
+        seen["dir"] = "args" in dir(request)
+        g.number = 1
+        seen["g"] = (g.number, g.get("number"), "number" in g, g.get("absent", 2))
+        del g.number
+        seen["g deleted"] = hasattr(g, "number")
+        seen["app"] = current_app.name
+        return ""
+
+    await client.get("/look")
+    assert seen["same object"] is True
+    assert seen["method"] == ("GET", "GET")
+    assert seen["bound method"] is True
+    assert seen["class"][0] is seen["class"][1]
+    assert seen["isinstance"] is True
+    assert seen["repr"][0] == seen["repr"][1]
+    assert seen["missing"] == (False, False)
+    assert seen["dir"] is True
+    assert seen["g"] == (1, 1, True, 2)
+    assert seen["g deleted"] is False
+    assert seen["app"] == app.name
+    with pytest.raises(RuntimeError, match="request context"):
+        request.args  # noqa: B018
+    with pytest.raises(RuntimeError, match="request context"):
+        request._get_current_object()

@@ -44,8 +44,15 @@ _cv_websocket: ContextVar[WebsocketContext] = ContextVar("quart.websocket_ctx")
 
 class _ContextAttributeProxy(LocalProxy):  # type: ignore[type-arg]
     """``LocalProxy(var, name)`` (the current context's ``name``), with attribute reads
-    done in one call instead of werkzeug's three: ``request.args``, ``websocket.send``
-    and the like are read many times per request."""
+    done in one call: ``request.args``, ``websocket.send`` and the like are read many
+    times per request.
+
+    The reads go through ``__getattribute__`` rather than ``__getattr__``: Python calls
+    ``__getattr__`` only after the ordinary lookup has failed, and that failure costs
+    an ``AttributeError`` with its message formatted on every read. A name that starts
+    with an underscore (the proxy's own, the dunders, werkzeug's ``_get_current_object``)
+    takes the ordinary lookup, so it behaves exactly as on werkzeug's proxy.
+    """
 
     __slots__ = ("_quart_name", "_quart_unbound", "_quart_var")
 
@@ -55,11 +62,14 @@ class _ContextAttributeProxy(LocalProxy):  # type: ignore[type-arg]
         object.__setattr__(self, "_quart_name", name)
         object.__setattr__(self, "_quart_unbound", unbound_message)
 
-    def __getattr__(self, name: str) -> Any:
-        ctx = self._quart_var.get(None)
+    def __getattribute__(self, name: str) -> Any:
+        own = object.__getattribute__
+        if name[0] == "_":
+            return own(self, name)
+        ctx = own(self, "_quart_var").get(None)
         if ctx is None:
-            raise RuntimeError(self._quart_unbound)
-        return getattr(getattr(ctx, self._quart_name), name)
+            raise RuntimeError(own(self, "_quart_unbound"))
+        return getattr(getattr(ctx, own(self, "_quart_name")), name)
 
 
 app_ctx: AppContext = LocalProxy(_cv_app, unbound_message=_no_app_msg)  # type: ignore[assignment]

@@ -141,6 +141,9 @@ class FlaskRequest(_ContextAttributeProxy):
     rather than coroutines, so Flask code and Quart code can share one app."""
 
     __slots__ = ()
+    # Every read takes the ordinary lookup, then ``__getattr__`` below: this proxy
+    # serves Flask code, where the readers matter more than the speed of a read.
+    __getattribute__ = object.__getattribute__
 
     def __init__(self) -> None:
         super().__init__(_cv_request, "request", _no_req_msg)
