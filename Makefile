@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-oldest lint install chromium docs clean fuzz soak
+.PHONY: run test test-oldest lint install chromium redis docs clean fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,12 +32,24 @@ chromium:
 		echo "Chromium is missing (as root: apt-get install chromium): the browser tests will skip."; \
 	fi
 
+# The Redis tests (broadcast across workers, server-side sessions) start Debian's
+# redis-server on 127.0.0.1 at free ports: installed here with apt when it is missing and we
+# are root. Otherwise those tests skip, saying why (under CI they fail).
+redis:
+	@if command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; } \
+			|| echo "redis-server could not be installed: the Redis tests will skip."; \
+	else \
+		echo "redis-server is missing (as root: apt-get install redis-server): the Redis tests will skip."; \
+	fi
+
 # Build the documentation site (docs/, mkdocs.yml) into build/site; any warning fails it.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
 # Install what the tests need, lint, type-check, build the docs and run the whole suite.
-test: lint chromium docs
+test: lint chromium redis docs
 	$(PY) -m pytest
 
 # The whole suite again, in its own environment, on the oldest Werkzeug, Flask and Jinja2 that
@@ -48,7 +60,7 @@ OLDEST_VENV ?= .venv-oldest
 OLDEST_PY := $(OLDEST_VENV)/bin/python
 OLDEST_PINNED := werkzeug flask jinja2
 
-test-oldest: chromium
+test-oldest: chromium redis
 	test -x $(OLDEST_PY) || python3 -m venv $(OLDEST_VENV)
 	$(OLDEST_PY) -m pip install -q --upgrade pip
 	$(OLDEST_PY) tools/oldest_pins.py $(OLDEST_PINNED) > $(OLDEST_VENV)/constraints.txt
