@@ -40,18 +40,18 @@ class RedisServer:
         assert REDIS_SERVER is not None
         if self.process is not None and self.process.poll() is None:
             return
+        settings = {
+            "bind": HOST,
+            "port": str(self.port),
+            "save": "",  # persistence off
+            "appendonly": "no",
+            "dir": self._directory,
+            "daemonize": "no",
+            "loglevel": "warning",
+        }
+        arguments = [item for name, value in settings.items() for item in (f"--{name}", value)]
         self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--bind", HOST,
-                "--port", str(self.port),
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", self._directory,
-                "--daemonize", "no",
-                "--protected-mode", "yes",
-                "--loglevel", "warning",
-            ],  # fmt: skip
+            [REDIS_SERVER, *arguments],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
