@@ -108,4 +108,3 @@ def redis_required() -> str | None:
     if os.environ.get("CI"):
         raise RuntimeError(MISSING)
     return MISSING
-
