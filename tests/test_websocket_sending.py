@@ -359,3 +359,56 @@ async def test_the_embedded_server_closes_websockets_with_1001_when_it_stops(
     assert closed.value.reason == "Server shutting down"
     assert ended == [("cancelled", 0) if shape == "waiting elsewhere" else ("closed", 1001)]
     assert not app._open_websockets
+
+
+async def test_server_messages_of_other_kinds_are_skipped(app: Quart) -> None:
+    """A server may send messages of kinds the spec adds later: receive() reads past them,
+    whether they come before a plain message or one it must check."""
+    app.config["MAX_WEBSOCKET_MESSAGE_SIZE"] = 4
+    got: list[str | bytes] = []
+
+    @app.websocket("/ws")
+    async def reader() -> None:
+        await websocket.accept()
+        got.append(await websocket.receive())
+        got.append(await websocket.receive())
+
+    incoming = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.future"},
+        {"type": "websocket.receive", "text": "one"},
+        {"type": "websocket.future"},
+        {"type": "websocket.future"},
+        {"type": "websocket.receive", "bytes": b"two!"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "scheme": "ws",
+        "http_version": "1.1",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "subprotocols": [],
+        "extensions": {},
+    }
+    async with asyncio.timeout(5):
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    assert got == ["one", b"two!"]
+    assert [message["type"] for message in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[-1]["code"] == 1000

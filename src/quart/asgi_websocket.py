@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sys
 import warnings
 from collections import deque
 from functools import partial
@@ -85,6 +86,7 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         self._handling_task: asyncio.Task[Any] | None = None
         self._cancelled_handler = False
         self._max_message_size: int | None = app.config["MAX_WEBSOCKET_MESSAGE_SIZE"]
+        self._size_limit = sys.maxsize if self._max_message_size is None else self._max_message_size
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         self._receive = receive
@@ -169,10 +171,10 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
             assert receive is not None
             try:
                 # _next_message's steps, written out: a coroutine less on every message.
-                while (received := self._data_of(await receive())) is None:
-                    pass
-                if self._must_check(received):
-                    await self._check_message(received)
+                message = await receive()
+                received = self._plain_data(message)
+                if received is None:
+                    received = await self._other_message(message)
                 return received
             finally:
                 self._reading_directly = False
@@ -185,7 +187,8 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
             self._raise_if_client_left()
             raise
         finally:
-            self._schedule_reader()
+            if self._reader_start is None:
+                self._schedule_reader()
 
     def _schedule_reader(self) -> None:
         """The handler is away from ``receive()``: read for it if it stays away."""
@@ -213,36 +216,43 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         """The next message from the server; ``ConnectionClosed`` once the client left."""
         receive = self._receive
         assert receive is not None
-        while (received := self._data_of(await receive())) is None:
-            pass
-        if self._must_check(received):
-            await self._check_message(received)
+        message = await receive()
+        received = self._plain_data(message)
+        if received is None:
+            received = await self._other_message(message)
         return received
 
-    def _data_of(self, message: Message) -> str | bytes | None:
-        """The data of a ``websocket.receive`` message; None for a message of no
-        interest (read on); ``ConnectionClosed`` for the disconnect."""
-        kind = message["type"]
-        if kind == "websocket.receive":
-            data = message.get("bytes")
-            return message.get("text") or "" if data is None else bytes(data)
-        if kind == "websocket.disconnect":
-            self._end(message.get("code", 1005), message.get("reason") or "")
-        return None
+    def _plain_data(self, message: Message) -> str | bytes | None:
+        """The data of a ``websocket.receive`` message that needs nothing more: within
+        ``MAX_WEBSOCKET_MESSAGE_SIZE`` (counted in characters for text) and with no
+        ``websocket_received`` receivers to announce it to. None for anything else."""
+        if message["type"] != "websocket.receive":
+            return None
+        data = message.get("bytes")
+        received = message.get("text") or "" if data is None else bytes(data)
+        if len(received) > self._size_limit or websocket_received.receivers:
+            return None
+        return received
 
-    def _must_check(self, received: str | bytes) -> bool:
-        """Whether a message is over ``MAX_WEBSOCKET_MESSAGE_SIZE`` (counted in
-        characters for text) or has ``websocket_received`` receivers to be announced to."""
-        limit = self._max_message_size
-        return (limit is not None and len(received) > limit) or bool(websocket_received.receivers)
-
-    async def _check_message(self, received: str | bytes) -> None:
-        """Refuse a message over the size limit; announce the others to receivers."""
-        limit = self._max_message_size
-        if limit is not None and len(received) > limit:
-            await self._refuse_message(len(received), limit)
-        if websocket_received.receivers:
-            await websocket_received.send_async(received)
+    async def _other_message(self, message: Message) -> str | bytes:
+        """What ``_plain_data`` leaves: a message over the size limit is refused, one with
+        receivers announced, the disconnect ends the conversation, and a message of
+        another kind is skipped for the next one."""
+        assert self._receive is not None
+        while True:
+            kind = message["type"]
+            if kind == "websocket.receive":
+                data = message.get("bytes")
+                received = message.get("text") or "" if data is None else bytes(data)
+                if len(received) > self._size_limit:
+                    assert self._max_message_size is not None
+                    await self._refuse_message(len(received), self._max_message_size)
+                if websocket_received.receivers:
+                    await websocket_received.send_async(received)
+                return received
+            if kind == "websocket.disconnect":
+                self._end(message.get("code", 1005), message.get("reason") or "")
+            message = await self._receive()
 
     async def _refuse_message(self, size: int, limit: int) -> NoReturn:
         """A message over ``MAX_WEBSOCKET_MESSAGE_SIZE``: close with 1009 (message too

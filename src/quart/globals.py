@@ -42,55 +42,47 @@ _cv_request: ContextVar[RequestContext] = ContextVar("quart.request_ctx")
 _cv_websocket: ContextVar[WebsocketContext] = ContextVar("quart.websocket_ctx")
 
 
-class _ContextAttributeProxy(LocalProxy):  # type: ignore[type-arg]
-    """``LocalProxy(var, name)`` (the current context's ``name``), with attribute reads
-    done in one call: ``request.args``, ``websocket.send`` and the like are read many
-    times per request.
+def _context_attribute_proxy(var: ContextVar[Any], name: str, unbound_message: str) -> Any:
+    """A proxy for the current context's ``name`` whose attribute reads take one call:
+    ``request.args``, ``websocket.send`` and the like are read many times per request.
 
     The reads go through ``__getattribute__`` rather than ``__getattr__``: Python calls
-    ``__getattr__`` only after the ordinary lookup has failed, and that failure costs
-    an ``AttributeError`` with its message formatted on every read. A name that starts
-    with an underscore (the proxy's own, the dunders, werkzeug's ``_get_current_object``)
-    takes the ordinary lookup, so it behaves exactly as on werkzeug's proxy.
+    ``__getattr__`` only after the ordinary lookup has failed, and that failure costs an
+    ``AttributeError`` with its message formatted on every read. The variable and the name
+    are the method's closure (a class per proxy), so a read looks nothing else up. A name
+    that starts with an underscore (the dunders, werkzeug's ``_get_current_object``) takes
+    the ordinary lookup, so it behaves exactly as on werkzeug's proxy.
     """
 
-    __slots__ = ("_quart_name", "_quart_unbound", "_quart_var")
+    class ContextAttributeProxy(LocalProxy):  # type: ignore[type-arg]
+        __slots__ = ()
 
-    def __init__(self, var: ContextVar[Any], name: str, unbound_message: str) -> None:
-        super().__init__(var, name, unbound_message=unbound_message)
-        object.__setattr__(self, "_quart_var", var)
-        object.__setattr__(self, "_quart_name", name)
-        object.__setattr__(self, "_quart_unbound", unbound_message)
+        def __getattribute__(self, attribute: str) -> Any:
+            if attribute[0] == "_":
+                return object.__getattribute__(self, attribute)
+            ctx = var.get(None)
+            if ctx is None:
+                raise RuntimeError(unbound_message)
+            return getattr(getattr(ctx, name), attribute)
 
-    def __getattribute__(self, name: str) -> Any:
-        own = object.__getattribute__
-        if name[0] == "_":
-            return own(self, name)
-        ctx = own(self, "_quart_var").get(None)
-        if ctx is None:
-            raise RuntimeError(own(self, "_quart_unbound"))
-        return getattr(getattr(ctx, own(self, "_quart_name")), name)
+    return ContextAttributeProxy(var, name, unbound_message=unbound_message)
 
 
 app_ctx: AppContext = LocalProxy(_cv_app, unbound_message=_no_app_msg)  # type: ignore[assignment]
-current_app: Quart = _ContextAttributeProxy(_cv_app, "app", _no_app_msg)  # type: ignore[assignment]
-g: _AppCtxGlobals = _ContextAttributeProxy(_cv_app, "g", _no_app_msg)  # type: ignore[assignment]
+current_app: Quart = _context_attribute_proxy(_cv_app, "app", _no_app_msg)
+g: _AppCtxGlobals = _context_attribute_proxy(_cv_app, "g", _no_app_msg)
 
 request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
     _cv_request, unbound_message=_no_req_msg
 )
 # The contexts' ``request`` and ``websocket`` are properties (as in Quart) over
 # ``connection``: the proxies read the attribute itself, once per access.
-request: Request = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_request, "connection", _no_req_msg
-)
+request: Request = _context_attribute_proxy(_cv_request, "connection", _no_req_msg)
 
 websocket_ctx: WebsocketContext = LocalProxy(  # type: ignore[assignment]
     _cv_websocket, unbound_message=_no_websocket_msg
 )
-websocket: Websocket = _ContextAttributeProxy(  # type: ignore[assignment]
-    _cv_websocket, "connection", _no_websocket_msg
-)
+websocket: Websocket = _context_attribute_proxy(_cv_websocket, "connection", _no_websocket_msg)
 
 
 def current_connection_context() -> RequestContext | WebsocketContext | None:

@@ -14,9 +14,10 @@ from typing import Any, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+from werkzeug.local import LocalProxy
 
 from ..concurrency import _cv_loop, finish_without_waiting, run_async, wait_for_coroutine
-from ..globals import _ContextAttributeProxy, _cv_request, _no_req_msg
+from ..globals import _cv_request, _no_req_msg
 from ..helpers import _store_flash
 from ..signals import message_flashed
 from ..wrappers import Request
@@ -134,19 +135,16 @@ _READERS: dict[str, Callable[[Request], Any]] = {
 }
 
 
-class FlaskRequest(_ContextAttributeProxy):
+class FlaskRequest(LocalProxy):  # type: ignore[type-arg]
     """``flask.request``: the request being handled (the object ``quart.request``
     stands for), with Flask's synchronous body: ``form``, ``files``, ``values``,
     ``data``, ``json``, ``stream``, ``get_data()`` and ``get_json()`` give their values
     rather than coroutines, so Flask code and Quart code can share one app."""
 
     __slots__ = ()
-    # Every read takes the ordinary lookup, then ``__getattr__`` below: this proxy
-    # serves Flask code, where the readers matter more than the speed of a read.
-    __getattribute__ = object.__getattribute__
 
     def __init__(self) -> None:
-        super().__init__(_cv_request, "request", _no_req_msg)
+        super().__init__(_cv_request, "request", unbound_message=_no_req_msg)
 
     def __getattr__(self, name: str) -> Any:
         ctx = _cv_request.get(None)
