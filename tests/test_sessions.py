@@ -31,6 +31,7 @@ from quart import (
     websocket,
 )
 from quart.json.tag import TaggedJSONSerializer
+from quart.server_sessions import MemoryStore, ServerSessionInterface
 from quart.sessions import SessionInterface
 from quart.testing import WebsocketResponseError
 
@@ -729,7 +730,7 @@ async def test_store_example_entries_expire() -> None:
     example = load_example("sessions_store")
     app = example.app
     now = [1000.0]
-    app.session_interface = example.StoreSessionInterface(example.MemoryStore(lambda: now[0]))
+    app.session_interface = ServerSessionInterface(MemoryStore(lambda: now[0]))
     app.config["PERMANENT_SESSION_LIFETIME"] = 60
     client = app.test_client()
     await client.post("/login", form={"name": "ann"})

@@ -39,7 +39,7 @@ from .logging import create_logger
 from .plans import Pipeline, Plan, make_plan, overrides
 from .routing import QuartMap, QuartRule
 from .scaffold import WebsocketScaffold
-from .sessions import SecureCookieSessionInterface
+from .sessions import SecureCookieSessionInterface, SessionInterface
 from .shortcuts import set_known_status
 from .signals import (
     appcontext_tearing_down,
@@ -144,7 +144,7 @@ class Quart(WebsocketScaffold, App):
     request_class = Request
     response_class = Response
     websocket_class = Websocket
-    session_interface = SecureCookieSessionInterface()
+    session_interface: SessionInterface = SecureCookieSessionInterface()
     test_app_class = TestApp
     test_cli_runner_class = QuartCliRunner  # type: ignore[assignment]
     test_client_class = QuartClient  # type: ignore[assignment]

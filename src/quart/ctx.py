@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 from functools import wraps
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.utils import cached_property
@@ -166,7 +166,8 @@ class _ConnectionContext:
         if session is None:
             if not self._session_on_first_use:
                 raise RuntimeError("The session is available once the context is pushed.")
-            interface = self.app.session_interface
+            # Only the stock cookie interface opens on first use (``_loads_on_first_use``).
+            interface = cast(SecureCookieSessionInterface, self.app.session_interface)
             session = interface.load_session(self.app, self.connection)
             if session is None:
                 session = interface.null_session_class()
