@@ -1274,3 +1274,55 @@ async def test_stream_with_context_sets_the_request_only_inside_each_step(app: Q
     await stream.aclose()
     assert seen == ["/cleanup"]
     assert not quart.has_request_context()
+
+
+@pytest.mark.parametrize("read_body", [True, False])
+async def test_a_server_repeating_the_body_end_does_not_flood_the_stream_watcher(
+    app: Quart, read_body: bool
+) -> None:
+    """Past the body's end a server should send only the disconnect. One that answers
+    every receive at once with the body's end again must not have the stream watcher fill
+    its inbox without end (or hold the loop): the stream is sent all the same."""
+    reads = 0
+
+    @app.post("/")
+    async def view():
+        if read_body:
+            assert await request.get_data() == b"body"
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for number in range(50):
+                await asyncio.sleep(0)
+                yield b"%d," % number
+
+        return chunks()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"body", "more_body": False}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    other_work = 0
+
+    async def other() -> None:
+        nonlocal other_work
+        while True:
+            other_work += 1
+            await asyncio.sleep(0)
+
+    bystander = asyncio.create_task(other())
+    try:
+        async with asyncio.timeout(5):
+            await app(scope_for("/"), receive, send)
+    finally:
+        bystander.cancel()
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    assert sent[0]["status"] == 200
+    assert body == b"".join(b"%d," % number for number in range(50))
+    assert other_work > 10  # the loop was not held
+    assert reads < 500  # the watcher waited its turn between the repeated messages

@@ -65,6 +65,7 @@ class ASGIHTTPConnection(MessageChannel):
     # Per-request state that only a streamed response changes, kept as class-level
     # defaults (as the channel's is) so that building a connection sets little.
     _streaming: asyncio.Task[Any] | None = None  # the task sending a stream
+    _body_complete = False  # the watcher has read the body's last message
     _cancelled_stream = False
     # The message that ends a response in memory, when it is sent after the request
     # context is popped (see ``send_response``).
@@ -286,8 +287,15 @@ class ASGIHTTPConnection(MessageChannel):
                 message = await receive()
                 kind = message["type"]
                 if kind == "http.request":
-                    return message
-                if kind == "http.disconnect":
+                    if not self._body_complete:
+                        self._body_complete = not message.get("more_body", False)
+                        return message
+                    # Past the body's end a server should send nothing but the
+                    # disconnect: one that answers with more body would have the watcher
+                    # fill the inbox without end, so such messages are dropped, and the
+                    # loop gets a turn between them in case they come without a wait.
+                    await asyncio.sleep(0)
+                elif kind == "http.disconnect":
                     break
         except Exception:
             pass  # a broken channel: the client is as good as gone
