@@ -78,14 +78,15 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server (as an outage would: clients see their connections close)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if process.stderr is not None:
             process.stderr.close()
 
