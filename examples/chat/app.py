@@ -1,9 +1,14 @@
-"""A broadcast chat over websockets: everyone connected sees every message.
+"""A broadcast chat over websockets: everyone connected sees every message, whichever
+worker or machine they are connected to.
 
 Run it with ``python examples/chat/app.py`` and open http://127.0.0.1:5000/ in two
 browser windows. Messages are JSON: the page sends ``{"text": ...}`` and receives
-``{"type": "message", "name": ..., "text": ...}`` or a join/leave notice
-``{"type": "joined" | "left", "name": ..., "members": N}``.
+``{"type": "message", "name": ..., "text": ...}``, a join/leave notice
+``{"type": "joined" | "left", "name": ...}`` or ``{"type": "error", "text": ...}``.
+
+Messages go through a broadcast channel: in this process by default, through Redis with
+``QUART_BROADCAST_URL=redis://localhost:6379/0``, so that several workers
+(``uvicorn --workers 4 app:app``) or several machines make one chat room.
 """
 
 from __future__ import annotations
@@ -14,21 +19,26 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 
 from quart import Quart, websocket
-from quart.wrappers import Websocket
+from quart.broadcast import Broadcast, BroadcastUnavailable, SubscriberTooSlow, Subscription
 
 app = Quart(__name__)
+app.config["BROADCAST_URL"] = "memory://"
+app.config.from_prefixed_env()  # QUART_BROADCAST_URL overrides it
 
-# The websockets of everyone connected, with their names. Handlers add and remove
-# themselves; any handler can send to all of them.
-members: dict[Websocket, str] = {}
+# Connected when the app starts serving, closed when it stops. A member who falls 256
+# messages behind (a stalled connection) is cut off rather than holding anyone up.
+broadcast = Broadcast(app.config["BROADCAST_URL"])
+broadcast.init_app(app)
 
 
-async def broadcast(message: dict[str, Any]) -> None:
-    """Send ``message`` to every member at once; a member who left meanwhile is skipped
-    (their own handler removes them)."""
-    await asyncio.gather(
-        *(member.send_json(message) for member in list(members)), return_exceptions=True
-    )
+async def tell_everyone(message: dict[str, Any]) -> bool:
+    """Publish ``message`` to the room; False when the broker is unreachable, or when
+    the broadcast has closed (the server is stopping)."""
+    try:
+        await broadcast.publish("chat", message)
+    except BroadcastUnavailable:
+        return False
+    return True
 
 
 @app.get("/")
@@ -45,23 +55,40 @@ async def chat() -> None:
         await websocket.accept()
         await websocket.close(1008, "a name is required: /ws?name=...")
         return
-    me = websocket._get_current_object()
-    members[me] = name
+    # Subscribed before announcing: the newcomer hears their own arrival too.
+    async with broadcast.subscribe("chat") as subscription:
+        relay = asyncio.create_task(forward(subscription))  # the task sees this websocket
+        try:
+            await tell_everyone({"type": "joined", "name": name})
+            while True:
+                try:
+                    data = await websocket.receive_json()
+                except BadRequest:
+                    await websocket.send_json({"type": "error", "text": "messages are JSON"})
+                    continue
+                text = str(data.get("text", "")).strip() if isinstance(data, dict) else ""
+                if text and not await tell_everyone(
+                    {"type": "message", "name": name, "text": text[:1000]}
+                ):
+                    await websocket.send_json(
+                        {"type": "error", "text": "the chat is unavailable: not sent"}
+                    )
+        finally:
+            # Reached when the visitor leaves: the others hear about it.
+            relay.cancel()
+            await asyncio.wait((relay,))
+            await tell_everyone({"type": "left", "name": name})
+
+
+async def forward(subscription: Subscription) -> None:
+    """Send this member everything said in the room, until the room closes."""
     try:
-        await broadcast({"type": "joined", "name": name, "members": len(members)})
-        while True:
-            try:
-                data = await websocket.receive_json()
-            except BadRequest:
-                await websocket.send_json({"type": "error", "text": "messages are JSON"})
-                continue
-            text = str(data.get("text", "")).strip() if isinstance(data, dict) else ""
-            if text:
-                await broadcast({"type": "message", "name": name, "text": text[:1000]})
-    finally:
-        # Reached when the visitor leaves: their handler ends, the others hear about it.
-        del members[me]
-        await broadcast({"type": "left", "name": name, "members": len(members)})
+        async for message in subscription:
+            await websocket.send_json(message)
+    except SubscriberTooSlow:
+        await websocket.close(1013, "too far behind: join again")
+    else:  # the broadcast closed: the server is stopping
+        await websocket.close(1012, "the chat is restarting")
 
 
 PAGE = """<!doctype html>
@@ -99,13 +126,13 @@ PAGE = """<!doctype html>
           const data = JSON.parse(message.data);
           if (data.type === "message") show(`${data.name}: ${data.text}`);
           else if (data.type === "error") show(data.text, "notice");
-          else show(`${data.name} ${data.type} (${data.members} here)`, "notice");
+          else show(`${data.name} ${data.type}`, "notice");
         });
         socket.addEventListener("close", (event) => show(
           `disconnected ${event.reason || ""}`, "notice"));
         const say = document.getElementById("say");
-        say.hidden = false;
         event.target.hidden = true;
+        socket.addEventListener("open", () => { say.hidden = false; });
         say.addEventListener("submit", (sent) => {
           sent.preventDefault();
           const input = document.getElementById("text");

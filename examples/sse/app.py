@@ -1,21 +1,20 @@
-"""A live feed over server-sent events: notes posted by anyone appear on every open page.
+"""A live feed over server-sent events: notes posted by anyone appear on every open page,
+whichever worker or machine the page is connected to.
 
 Run it with ``python examples/sse/app.py`` and open http://127.0.0.1:5000/ in two
 browser windows. The page listens with ``EventSource("/events")`` and posts notes as
-JSON ``{"text": ...}`` to ``/notes``. The stream carries two event types:
+JSON ``{"text": ...}`` to ``/notes``. The stream's ``note`` events carry
+``{"text": ..., "at": "<ISO time>"}``, with the note's id as the SSE id.
 
-- ``note``: ``{"id": N, "text": ..., "at": "<ISO time>"}``, with the SSE id ``N``;
-- ``subscribers``: ``{"count": N}`` whenever someone arrives or leaves.
-
-When the connection drops, the browser reconnects by itself and sends the last id it
-saw as ``Last-Event-ID``: the notes it missed meanwhile (of the last hundred) are sent
-first, so nothing is lost.
+Notes go through a broadcast channel that keeps the last hundred: in this process by
+default, on Redis with ``QUART_BROADCAST_URL=redis://localhost:6379/0`` (several workers,
+several machines). A page that opens is sent the notes kept; when its connection drops,
+the browser reconnects by itself, to whichever worker, and sends the last id it saw as
+``Last-Event-ID``: the notes it missed meanwhile come first, so nothing is lost.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,24 +22,17 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 
 from quart import Quart, ServerSentEvent, make_sse_response, request
+from quart.broadcast import Broadcast, BroadcastUnavailable, SubscriberTooSlow, Subscription
 
 app = Quart(__name__)
 app.config["SSE_KEEP_ALIVE"] = 15.0  # seconds of quiet before a keep-alive comment
+app.config["BROADCAST_URL"] = "memory://"
+app.config.from_prefixed_env()  # QUART_BROADCAST_URL overrides it
 
-# Each open stream has a queue; publishing puts the event on all of them.
-subscribers: set[asyncio.Queue[ServerSentEvent]] = set()
-# The last notes, for clients that come back after a dropped connection.
-history: deque[ServerSentEvent] = deque(maxlen=100)
-last_id = 0
-
-
-def publish(event: ServerSentEvent) -> None:
-    for queue in subscribers:
-        queue.put_nowait(event)
-
-
-def subscriber_count() -> ServerSentEvent:
-    return ServerSentEvent({"count": len(subscribers)}, event="subscribers")
+# Connected when the app starts serving, closed when it stops; the last 100 notes are
+# kept (on Redis, in a stream every worker reads) for pages that come back.
+broadcast = Broadcast(app.config["BROADCAST_URL"], history=100)
+broadcast.init_app(app)
 
 
 @app.get("/")
@@ -50,48 +42,48 @@ async def index() -> str:
 
 @app.post("/notes")
 async def post_note() -> tuple[dict[str, Any], int]:
-    global last_id
     data = await request.get_json()
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise BadRequest('A note is JSON with some text: {"text": "..."}.')
-    last_id += 1
-    note = {"id": last_id, "text": text.strip()[:500], "at": datetime.now(UTC).isoformat()}
-    event = ServerSentEvent(note, event="note", id=last_id)
-    history.append(event)
-    publish(event)
-    return note, 201
+    note = {"text": text.strip()[:500], "at": datetime.now(UTC).isoformat()}
+    note_id = await broadcast.publish("notes", note)
+    return {"id": note_id, **note}, 201
+
+
+@app.errorhandler(BroadcastUnavailable)
+async def feed_unavailable(error: BroadcastUnavailable) -> Any:
+    # Redis is away: say so plainly, rather than a 500 (pages stay subscribed meanwhile).
+    message = {"error": "The feed is unavailable for a moment; post the note again shortly."}
+    return message, 503, {"Retry-After": "5"}
 
 
 @app.get("/events")
 async def events() -> Any:
-    missed = _missed_since(request.headers.get("Last-Event-ID"))
+    subscription = _resume(request.headers.get("Last-Event-ID"))
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        queue: asyncio.Queue[ServerSentEvent] = asyncio.Queue()
-        subscribers.add(queue)
-        try:
+        async with subscription:
             # Ask browsers to come back after 3 s rather than their default if we drop.
             yield ServerSentEvent(retry=3000)
-            for event in missed:
-                yield event
-            publish(subscriber_count())
-            while True:
-                yield await queue.get()
-        finally:
-            # Reached when the visitor leaves: the stream is closed at once.
-            subscribers.discard(queue)
-            publish(subscriber_count())
+            try:
+                async for note in subscription:
+                    yield ServerSentEvent(note, event="note", id=subscription.last_id)
+            except SubscriberTooSlow:
+                # Fell 256 notes behind: end the stream; the browser comes back with
+                # the last id it got and is sent what it missed.
+                return
 
     return await make_sse_response(stream(), keep_alive=app.config["SSE_KEEP_ALIVE"])
 
 
-def _missed_since(last_event_id: str | None) -> list[ServerSentEvent]:
-    """The notes after ``last_event_id`` (none for a new visitor or an unknown id)."""
-    if last_event_id is None or not last_event_id.isdigit():
-        return []
-    seen = int(last_event_id)
-    return [event for event in history if int(event.id or 0) > seen]
+def _resume(last_event_id: str | None) -> Subscription:
+    """The notes after ``last_event_id``; all the kept ones for a new visitor (or an id
+    that is not one of ours)."""
+    try:
+        return broadcast.subscribe("notes", last_id=last_event_id or "0")
+    except ValueError:
+        return broadcast.subscribe("notes", last_id="0")
 
 
 PAGE = """<!doctype html>
@@ -127,9 +119,6 @@ PAGE = """<!doctype html>
         const note = JSON.parse(event.data);
         show(`${new Date(note.at).toLocaleTimeString()}  ${note.text}`);
       });
-      source.addEventListener("subscribers", (event) => {
-        status.textContent = `live, ${JSON.parse(event.data).count} watching`;
-      });
       document.getElementById("post").addEventListener("submit", async (event) => {
         event.preventDefault();
         const input = document.getElementById("text");
@@ -139,6 +128,7 @@ PAGE = """<!doctype html>
           body: JSON.stringify({text: input.value}),
         });
         if (response.ok) input.value = "";
+        else if (response.status === 503) show("the feed is unavailable: try again", "notice");
         else show("the note was refused", "notice");
       });
     </script>

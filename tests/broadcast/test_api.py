@@ -105,10 +105,10 @@ def test_the_errors_are_broadcast_errors() -> None:
 
 async def test_publish_and_subscribe_need_a_connection(url: str) -> None:
     broadcast = Broadcast(url)
-    with pytest.raises(RuntimeError, match="not connected"):
+    with pytest.raises(BroadcastUnavailable, match="not connected"):
         await broadcast.publish("room", "hello")
     subscription = broadcast.subscribe("room")
-    with pytest.raises(RuntimeError, match="not connected"):
+    with pytest.raises(BroadcastUnavailable, match="not connected"):
         async with subscription:
             pass
     with pytest.raises(StopAsyncIteration):  # a refused subscription is over
@@ -128,7 +128,7 @@ async def test_async_with_connects_and_closes_and_connect_may_follow(url: str) -
         assert not broadcast.connected
         assert our_tasks() == []
     await broadcast.close()  # closing again does nothing
-    with pytest.raises(RuntimeError, match="not connected"):
+    with pytest.raises(BroadcastUnavailable, match="not connected"):
         await broadcast.publish("room", "hello")
 
 

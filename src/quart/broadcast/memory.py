@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .backend import NOT_CONNECTED, Backend, Settings
 from .codec import Envelope, IdClock, format_id
+from .errors import BroadcastUnavailable
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -46,7 +47,7 @@ class MemoryBackend(Backend):
 
     async def publish(self, key: str | bytes, kind: int, value: str | bytes) -> str | None:
         if not self.connected:
-            raise RuntimeError(NOT_CONNECTED)
+            raise BroadcastUnavailable(NOT_CONNECTED)
         history = self.settings.history
         if history:
             message_key = self._clock.next()
@@ -64,7 +65,7 @@ class MemoryBackend(Backend):
 
     async def join(self, subscription: Subscription) -> None:
         if not self.connected:
-            raise RuntimeError(NOT_CONNECTED)
+            raise BroadcastUnavailable(NOT_CONNECTED)
         self.add(subscription)
         start = subscription._start
         if start is None:

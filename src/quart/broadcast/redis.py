@@ -170,7 +170,7 @@ class RedisBackend(Backend):
     async def publish(self, key: str | bytes, kind: int, value: str | bytes) -> str | None:
         client = self._client
         if not self.connected or client is None:
-            raise RuntimeError(NOT_CONNECTED)
+            raise BroadcastUnavailable(NOT_CONNECTED)
         payload = to_wire(kind, value)
         script = self._script
         settings = self.settings
@@ -208,7 +208,7 @@ class RedisBackend(Backend):
 
     async def join(self, subscription: Subscription) -> None:
         if not self.connected:
-            raise RuntimeError(NOT_CONNECTED)
+            raise BroadcastUnavailable(NOT_CONNECTED)
         generation = self._generation
         channel, created = self.add(subscription)
         key = subscription._key
