@@ -217,7 +217,8 @@ class RedisStore:
 
     async def get(self, key: str) -> bytes | str | None:
         with self._reachable():
-            return await self.client.get(key)
+            value: bytes | str | None = await self.client.get(key)
+        return value
 
     async def set(self, key: str, value: str, ttl: timedelta) -> None:
         with self._reachable():

@@ -1,0 +1,1 @@
+"""Helpers for the extension tests of part B of the compatibility matrix."""
