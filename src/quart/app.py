@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import os
 import sys
 import warnings
@@ -10,7 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from inspect import isasyncgen, isgenerator
-from types import TracebackType
+from types import AsyncGeneratorType, TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote
 
@@ -157,6 +159,21 @@ class Quart(WebsocketScaffold, App):
     #: Set when the app starts shutting down (made at startup, an ``event_class``), so
     #: that long-running background tasks know to stop: ``await app.shutdown_event.wait()``.
     shutdown_event: asyncio.Event
+    #: Whether the class overrides ``sync_to_async`` (quart-trio's runs sync code in
+    #: trio's threads): then the file threads of ``send_file`` are left for it. Set by
+    #: ``__init_subclass__``.
+    _own_sync_to_async = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Look once at what a subclass overrides, so that the request path never asks:
+        a ``handle_request(request)`` written for Quart (quart-trio's) is wrapped to take
+        our ``send_response`` too (see ``_sending_after``); an own ``sync_to_async`` sets
+        ``_own_sync_to_async``."""
+        super().__init_subclass__(**kwargs)
+        handle = cls.__dict__.get("handle_request")
+        if handle is not None and "send_response" not in inspect.signature(handle).parameters:
+            cls.handle_request = _sending_after(handle)  # type: ignore[method-assign,assignment]
+        cls._own_sync_to_async = cls.sync_to_async is not Quart.sync_to_async
 
     default_config = ImmutableDict(
         {
@@ -225,7 +242,13 @@ class Quart(WebsocketScaffold, App):
         self.cli = AppGroup(self.name)
         self.before_serving_funcs: list[Callable[[], Awaitable[None]]] = []
         self.after_serving_funcs: list[Callable[[], Awaitable[None]]] = []
-        self.while_serving_gens: list[WhileServingCallable] = []
+        # As in Quart, the generators of the while_serving functions, made when they
+        # are registered, run by startup and shutdown (quart-trio's shutdown runs them
+        # too). They are made again from the functions for each serving, so that an app
+        # can be served more than once (tests start one several times).
+        self.while_serving_gens: list[AsyncGenerator[None, None]] = []
+        self._while_serving_funcs: list[WhileServingCallable] = []
+        self._serving_gens: list[AsyncGenerator[None, None]] = []  # started, not finished
         self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
             list
         )
@@ -234,7 +257,6 @@ class Quart(WebsocketScaffold, App):
         )
         self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.background_tasks: set[asyncio.Task[None]] = set()
-        self._serving_gens: list[AsyncGenerator[None, None]] = []
         # The websockets being handled, which the embedded server closes with 1001 (going
         # away) when it shuts down (see serving.close_websockets).
         self._open_websockets: set[ASGIWebsocketConnection] = set()
@@ -339,7 +361,8 @@ class Quart(WebsocketScaffold, App):
     def while_serving(self, func: T_while_serving) -> T_while_serving:
         """Register an async generator function: the code before its ``yield`` runs at
         startup, the code after it at shutdown."""
-        self.while_serving_gens.append(func)
+        self._while_serving_funcs.append(func)
+        self.while_serving_gens.append(func())
         return func
 
     # ------------------------------------------------------ sync and async
@@ -654,8 +677,27 @@ class Quart(WebsocketScaffold, App):
         """URL value preprocessors, then before_request hooks; a hook's return value
         stops the request and becomes the response."""
         ctx = request_context or _cv_request.get()
-        plan = ctx._plan or self._plan(ctx.connection, websocket=False)
+        plan = ctx._plan
+        if plan is None:
+            plan = await self._begin_dispatch(ctx, websocket=False)
         return await self._preprocess(ctx.connection, plan)  # type: ignore[no-any-return]
+
+    async def _begin_dispatch(
+        self, ctx: RequestContext | WebsocketContext, websocket: bool
+    ) -> Plan:
+        """What our ``full_dispatch_request`` (or ``full_dispatch_websocket``) does before
+        the hooks, for a Quart-shaped override of it that calls ``preprocess_request``
+        first without it (quart-trio's): the plan, the view's route limits, the body read
+        first for ``quart.flask_patch``."""
+        self._got_first_request = True
+        connection: Any = ctx.connection
+        ctx._plan = plan = self._plan(connection, websocket)
+        if not websocket:
+            for name, value in plan.limits.items():
+                setattr(connection, name, value)
+            if self._read_body_first:
+                await connection._read_ahead()
+        return plan
 
     async def _preprocess(self, connection: BaseRequestWebsocket, plan: Plan) -> Any:
         """URL value preprocessors, then the before_request (or before_websocket) hooks
@@ -896,7 +938,9 @@ class Quart(WebsocketScaffold, App):
             return await self.handle_http_exception(error)
         handler = self._async_error_handler(error)
         if handler is None:
-            raise
+            if sys.exc_info()[1] is error:
+                raise
+            raise error  # called outside its except block (quart-trio's, for a group)
         return await handler(error)
 
     def _propagate_exceptions(self) -> bool:
@@ -1042,7 +1086,9 @@ class Quart(WebsocketScaffold, App):
     ) -> ResponseReturnValue | None:
         """URL value preprocessors, then before_websocket hooks."""
         ctx = websocket_context or _cv_websocket.get()
-        plan = ctx._plan or self._plan(ctx.connection, websocket=True)
+        plan = ctx._plan
+        if plan is None:  # see preprocess_request
+            plan = await self._begin_dispatch(ctx, websocket=True)
         return await self._preprocess(ctx.connection, plan)  # type: ignore[no-any-return]
 
     async def dispatch_websocket(
@@ -1106,11 +1152,13 @@ class Quart(WebsocketScaffold, App):
             async with self.app_context():
                 for func in self.before_serving_funcs:
                     await func()
-                for gen_func in self.while_serving_gens:
-                    gen = gen_func()
+                if any(_finished(gen) for gen in self.while_serving_gens):
+                    self._renew_serving_gens()  # finished by a shutdown that kept them
+                for gen in self.while_serving_gens:
                     await gen.__anext__()
                     self._serving_gens.append(gen)
         except Exception as error:
+            self._renew_serving_gens()
             await cancel_background_tasks(self)  # the app will not serve: stop what it began
             await self._serving_failed(error)
             raise
@@ -1127,6 +1175,7 @@ class Quart(WebsocketScaffold, App):
             await finish_background_tasks(self)
             async with self.app_context():
                 gens, self._serving_gens = self._serving_gens, []
+                self._renew_serving_gens()
                 for gen in reversed(gens):
                     try:
                         await gen.__anext__()
@@ -1143,6 +1192,10 @@ class Quart(WebsocketScaffold, App):
         except Exception as error:
             await self._serving_failed(error)
             raise
+
+    def _renew_serving_gens(self) -> None:
+        """Fresh generators of the while_serving functions, for the next serving."""
+        self.while_serving_gens = [func() for func in self._while_serving_funcs]
 
     async def _serving_failed(self, error: Exception) -> None:
         if got_serving_exception.receivers:
@@ -1248,6 +1301,34 @@ def _error_page(error: HTTPException) -> str:
         if len(_ERROR_PAGES) < 256:
             _ERROR_PAGES[key] = page
     return page
+
+
+def _sending_after(
+    handle: Callable[[Any, Request], Awaitable[Any]],
+) -> Callable[..., Awaitable[Response]]:
+    """A subclass's ``handle_request(request)``, written for Quart (which sends the
+    response after it returns), as ours: given ``send_response`` (our ASGI connection
+    gives it), the response it returns is sent, after its context is gone, as Quart's
+    connection would send it."""
+
+    @functools.wraps(handle)
+    async def handle_request(
+        self: Quart,
+        request: Request,
+        send_response: Callable[[Response], Awaitable[None]] | None = None,
+    ) -> Any:
+        response = await handle(self, request)
+        if send_response is not None:
+            response = self._sendable(response)
+            await send_response(response)
+        return response
+
+    return handle_request
+
+
+def _finished(gen: AsyncGenerator[None, None]) -> bool:
+    """Whether an async generator has run to its end (or was closed)."""
+    return isinstance(gen, AsyncGeneratorType) and gen.ag_frame is None
 
 
 def _current_blueprints() -> list[str]:

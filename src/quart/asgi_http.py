@@ -23,12 +23,12 @@ from .asgi_channel import MessageChannel
 from .asgi_headers import encode_headers
 from .exceptions import ConnectionClosed
 from .globals import _cv_app, _cv_request
-from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody, ResponseBody
+from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody, Response, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Quart
     from .typing import ASGIReceiveCallable, ASGISendCallable, Message, Scope
-    from .wrappers import Request, Response
+    from .wrappers import Request
 
 
 def split_path(scope: Scope) -> tuple[str, str]:
@@ -125,6 +125,7 @@ class ASGIHTTPConnection(MessageChannel):
         push = None
         if "http.response.push" in scope.get("extensions", {}):
             push = self._send_push_promise
+            self._send = send  # for a subclass that sends the response itself (quart-trio)
         return self.app.request_class(
             scope["method"],
             scope.get("scheme", "http"),
@@ -143,9 +144,42 @@ class ASGIHTTPConnection(MessageChannel):
         )
 
     async def _send_response(self, send: ASGISendCallable, response: Response) -> None:
-        """Send ``response`` with ``send`` (for subclasses that call it as Quart's)."""
+        """Send ``response`` with ``send``, as Quart's connection does: for a subclass
+        that runs the request itself and then calls this (quart-trio's ``handle_request``,
+        under trio). Our own path calls ``send_response`` instead, so nothing here costs
+        it anything.
+
+        A werkzeug response is sent as one of ours. A body in memory goes as
+        ``send_response`` sends it; a stream goes chunk by chunk without what
+        ``send_response`` adds around one (the watcher task, the response timeout, the
+        yields to the loop, the logging of its errors), which are asyncio's: the caller
+        sees to the timeout, as Quart's ``handle_request`` does.
+        """
+        if not isinstance(response, Response):
+            response = self.app._sendable(response)
         self._send = send
-        await self.send_response(response)
+        body = response.response
+        if type(body) is DataBody or self.scope["method"] == "HEAD":
+            await self.send_response(response)
+            return
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": encode_headers(response._header_pairs),
+                }
+            )
+            async with body as chunks:
+                async for chunk in chunks:
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except OSError:
+            return  # the client left
+        # An error in the stream goes on to the caller, as from Quart's: its server logs
+        # it and ends the connection, the body unfinished.
+        with contextlib.suppress(OSError):
+            await _send_last(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
     async def send_response(self, response: Response) -> None:
         """Send ``response``: a body in memory goes in one message, a stream chunk by

@@ -13,7 +13,8 @@ import contextvars
 import sys
 import warnings
 from collections import deque
-from functools import partial
+from collections.abc import Callable
+from functools import partial, wraps
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -61,12 +62,39 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
     #: handlers are back far sooner (they sent a reply), and this way the timer is set at
     #: most once per delay rather than once per message.
     reader_delay = 0.05
+    #: Whether something other than our lazy reader feeds the handler: our
+    #: ``handle_messages``, run by a subclass beside ``handle_websocket``, or a subclass
+    #: with a ``__call__`` of its own, which runs its own reader as Quart's connection
+    #: does (quart-trio's). Then no reader, timer or yield of ours (asyncio's) is used.
+    #: Set for such a subclass once, by ``__init_subclass__``.
+    _pushed = False
+    # Defaults for what ``__init__`` sets, for a subclass whose own ``__init__`` does not
+    # call it, as quart-trio's does not (it sets ``app``, ``scope``, ``_accepted``,
+    # ``_closed`` and its channels, as Quart's sets its queue).
+    _send: ASGISendCallable | None = None
+    _close_code = 1006
+    _close_reason = ""
+    _reader_start: asyncio.Handle | None = None
+    _waited = True
+    _handling_task: asyncio.Task[Any] | None = None
+    _cancelled_handler = False
+    _max_message_size: int | None = None
+    _size_limit = sys.maxsize
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass with a ``__call__`` of its own is ``_pushed``: its ``__init__``
+        (ours or its own, which may not call ours) is wrapped once, here, to say so on
+        each instance, so that our own ``__init__`` never has to ask."""
+        super().__init_subclass__(**kwargs)
+        if cls.__call__ is not ASGIWebsocketConnection.__call__ and not cls._pushed:
+            cls._pushed = True
+            cls.__init__ = _pushed_after(cls.__init__)  # type: ignore[method-assign]
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
         self.scope = scope
         self._receive = None
-        self._send: ASGISendCallable | None = None
+        self._send = None
         self._accepted = False
         self._closed = False  # nothing more can be sent: we closed, or the client left
         self._close_code = 1006
@@ -80,12 +108,12 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         self._reader = None
         self._reading_ahead = False
         self._reading_directly = False
-        self._reader_start: asyncio.Handle | None = None
-        self._pushed = False  # a subclass reads with handle_messages: never start a reader
+        self._reader_start = None
+        self._pushed = False  # see __init_subclass__
         self._waited = True  # the handler has waited for the client since its last send
-        self._handling_task: asyncio.Task[Any] | None = None
+        self._handling_task = None
         self._cancelled_handler = False
-        self._max_message_size: int | None = app.config["MAX_WEBSOCKET_MESSAGE_SIZE"]
+        self._max_message_size = app.config["MAX_WEBSOCKET_MESSAGE_SIZE"]
         self._size_limit = sys.maxsize if self._max_message_size is None else self._max_message_size
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -328,7 +356,7 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         else:
             message = {"type": "websocket.send", "bytes": bytes(data)}
         try:
-            if not self._waited:
+            if not self._waited and not self._pushed:
                 await asyncio.sleep(0)
                 if self._closed:
                     raise ConnectionClosed(self._close_code, self._close_reason)
@@ -401,6 +429,17 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         )
         data = await response.get_data()
         await send({"type": "websocket.http.response.body", "body": data, "more_body": False})
+
+
+def _pushed_after(init: Callable[..., None]) -> Callable[..., None]:
+    """``init``, then the connection marked ``_pushed`` (see ``__init_subclass__``)."""
+
+    @wraps(init)
+    def __init__(self: ASGIWebsocketConnection, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._pushed = True
+
+    return __init__
 
 
 def _spec_version(scope: Scope) -> tuple[int, ...]:

@@ -46,6 +46,9 @@ _CONDITIONAL_HEADERS = frozenset(
     (b"range", b"if-range", b"if-match", b"if-none-match", b"if-modified-since")
 )
 
+#: ``FileBody.small_file_size``, for a file body class that is not ours.
+_SMALL_FILE_SIZE = 64 * 1024
+
 #: How ``_stat_and_read`` opens a small file: read-only, binary where that matters.
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
@@ -98,9 +101,15 @@ async def file_response(
     size: int | None
     mtime: float | None = None
     if file_path is not None:
-        found = await call_in_thread(
-            _stat_and_read, file_path, response_class.file_body_class, regular_file_or_404
-        )
+        found: Any
+        if app._own_sync_to_async:  # the app runs sync code its own way (quart-trio's)
+            found = await app.sync_to_async(_stat_and_read)(
+                file_path, response_class.file_body_class, regular_file_or_404
+            )
+        else:
+            found = await call_in_thread(
+                _stat_and_read, file_path, response_class.file_body_class, regular_file_or_404
+            )
         if found is None:
             raise NotFound()
         mtime, content = found
@@ -168,7 +177,9 @@ def _stat_and_read(
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), file_path)
         return stat.st_mtime, file_body_class(file_path)  # a device or a pipe: as it comes
     size = stat.st_size
-    if size > file_body_class.small_file_size:
+    # A file body class written for Quart (quart-trio's) has no small_file_size: ours.
+    small = getattr(file_body_class, "small_file_size", _SMALL_FILE_SIZE)
+    if size > small:
         return stat.st_mtime, file_body_class(file_path)
     descriptor = os.open(file_path, _READ_FLAGS)
     try:

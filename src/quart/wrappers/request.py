@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, overload
@@ -15,6 +17,7 @@ from werkzeug.exceptions import (
     RequestTimeout,
     UnsupportedMediaType,
 )
+from werkzeug.utils import cached_property
 
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
@@ -91,6 +94,19 @@ class Body:
         self._received = 0
         self._deadline: float | None = None
         self._failure: _Failure | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass whose ``__init__`` has Quart's two parameters (quart-trio's
+        ``TrioBody``) is adapted once, here: its ``__init__`` is wrapped by
+        ``_with_our_state`` to take ours too and leave the body in our state, and, as
+        Quart's body, it has no timeout of its own (``timeout`` reads None): its request
+        applies the body timeout, as Quart's does (quart-trio's ``get_data`` does, with
+        trio's, where our timer would need asyncio)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "receive" not in inspect.signature(init).parameters:
+            cls.__init__ = _with_our_state(init)  # type: ignore[method-assign]
+            cls.timeout = _NoTimeout()  # type: ignore[misc,assignment]
 
     @classmethod
     def from_data(cls, data: bytes) -> Body:
@@ -236,7 +252,11 @@ class Body:
         return chunk
 
     async def _wait_for(self, call: Awaitable[Message]) -> Message:
-        if self._deadline is None and self.timeout is not None:
+        if self._deadline is None:
+            if self.timeout is None:
+                # No timer: nothing of asyncio's, so that a body pushed under another
+                # event loop (quart-trio's) can be awaited.
+                return await call
             self._deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             async with asyncio.timeout_at(self._deadline):
@@ -245,18 +265,63 @@ class Body:
             raise self._fail("late") from None
 
 
+def _with_our_state(
+    init: Callable[..., None],
+) -> Callable[..., None]:
+    """Wrap a ``Body`` subclass's ``__init__`` written for Quart's two parameters so that
+    it takes ours too. Quart's subclasses may never call our ``__init__`` and set Quart's
+    state instead (quart-trio's ``TrioBody`` sets ``_data`` and trio events ``_complete``
+    and ``_has_data``): the body is then given our state after it ran, waiting on the
+    subclass's own ``_has_data`` event (trio's, under trio) for pushed bytes."""
+
+    @functools.wraps(init)
+    def __init__(
+        self: Body,
+        expected_content_length: int | None,
+        max_content_length: int | None,
+        receive: ASGIReceiveCallable | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        init(self, expected_content_length, max_content_length)
+        try:
+            ours = self._receive
+        except AttributeError:  # Quart's state only
+            event = getattr(self, "_has_data", None)
+            Body.__init__(self, expected_content_length, max_content_length, receive)
+            if receive is None and event is not None:
+                self._receive = _Pushed(event)
+            return
+        if receive is not None and isinstance(ours, _Pushed):  # it called ours with two
+            self._receive = receive
+
+    return __init__
+
+
+class _NoTimeout:
+    """``timeout`` of a ``Body`` subclass written for Quart: always None (see
+    ``Body.__init_subclass__``); what is set is ignored."""
+
+    def __get__(self, instance: Any, owner: Any = None) -> None:
+        return None
+
+    def __set__(self, instance: Any, value: float | None) -> None:
+        pass
+
+
 class _Pushed:
     """The receive channel of a body whose bytes are pushed to it rather than pulled
-    from a server: what was appended since the last read, as one message."""
+    from a server: what was appended since the last read, as one message. ``arrived``
+    is any event with ``set``, ``clear`` and ``wait`` (an ``asyncio.Event`` unless a
+    subclass brings its own, as quart-trio's body brings trio's)."""
 
     __slots__ = ("arrived", "buffer", "complete", "overflowed", "total")
 
-    def __init__(self) -> None:
+    def __init__(self, arrived: Any = None) -> None:
         self.buffer = bytearray()
         self.complete = False
         self.overflowed = False
         self.total = 0
-        self.arrived = asyncio.Event()
+        self.arrived = asyncio.Event() if arrived is None else arrived
 
     async def __call__(self) -> Message:
         while not (self.buffer or self.complete):
@@ -279,6 +344,14 @@ class Request(BaseRequestWebsocket):
     #: The lock that keeps concurrent readers of ``form``/``files`` to one parse.
     lock_class = asyncio.Lock
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that overrides ``get_data`` but not ``get_json`` (quart-trio's) has
+        its JSON read through ``get_data``, as Quart reads it; ours reads the body
+        directly. Decided once, here."""
+        super().__init_subclass__(**kwargs)
+        if cls.get_data is not Request.get_data and cls.get_json is Request.get_json:
+            cls.get_json = Request._get_json_through_get_data  # type: ignore[method-assign]
+
     # Per-request state that most requests never change, kept as class-level defaults
     # so that building a request sets only what it must.
     _max_form_memory_size: int | None = None
@@ -288,7 +361,6 @@ class Request(BaseRequestWebsocket):
     _files: MultiDict[str, FileStorage] | None = None
     _json: Any = _NO_JSON
     _form_error: HTTPException | None = None
-    _parsing_lock: asyncio.Lock | None = None
 
     def __init__(
         self,
@@ -470,13 +542,17 @@ class Request(BaseRequestWebsocket):
             cls=self.parameter_storage_class,
         )
 
+    @cached_property
+    def _parsing_lock(self) -> Any:
+        """The lock that keeps concurrent readers of ``form``/``files`` to one parse: a
+        ``lock_class``, made on first use (only when a form is read). Quart's name, which
+        subclasses' ``_load_form_data`` use (quart-trio's, with trio's lock)."""
+        return self.lock_class()
+
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        lock = self._parsing_lock
-        if lock is None:  # made only when a form is read, and only once
-            lock = self._parsing_lock = self.lock_class()
-        async with lock:  # a second reader waits for the first one's parse
+        async with self._parsing_lock:  # a second reader waits for the first one's parse
             if self._form is not None:
                 return
             if self._form_error is not None:
@@ -508,6 +584,18 @@ class Request(BaseRequestWebsocket):
         data = await body.read()
         if not cache:
             body.clear()
+        return self._json_from(data, silent, cache)
+
+    async def _get_json_through_get_data(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> Any:
+        """``get_json`` for a subclass that reads its body its own way in ``get_data``
+        (quart-trio's, with trio's body timeout): read through it, as Quart's does."""
+        if cache and self._json is not _NO_JSON:
+            return self._json
+        if not (force or self.is_json):
+            return None
+        data = await self.get_data(cache=cache)
         return self._json_from(data, silent, cache)
 
     def _json_from(self, data: bytes, silent: bool, cache: bool) -> Any:

@@ -65,13 +65,20 @@ class ResponseBody:
         return None
 
 
+def _raise_if_invalid_range(begin: int, end: int, size: int) -> None:
+    """Raise 416 (with ``Content-Range: bytes */size``) for a range that is empty or
+    starts beyond a body of ``size`` bytes. Quart's helper, at Quart's path: body classes
+    of extensions (quart-trio's file body) call it."""
+    if begin >= end or abs(begin) > size:
+        raise RequestedRangeNotSatisfiable(length=size)
+
+
 def _check_range(begin: int, end: int | None, size: int) -> tuple[int, int]:
     """``begin`` and ``end`` (None: the end of the body) clipped to ``size``; a range
     that is empty or starts beyond the body is a 416. A negative ``begin`` counts from
     the end."""
     end = size if end is None else min(end, size)
-    if begin >= end or abs(begin) > size:
-        raise RequestedRangeNotSatisfiable(length=size)
+    _raise_if_invalid_range(begin, end, size)
     return (size + begin if begin < 0 else begin), end
 
 
@@ -118,12 +125,19 @@ class IterableBody(ResponseBody):
     ``finally`` runs even when the client went away mid-stream.
     """
 
+    #: The async iterator to stream, where a subclass's ``__init__`` sets it as Quart's
+    #: does (quart-trio's wraps sync generators for trio's threads): used as it is.
+    #: Ours is made when the body is entered, from ``iterable``.
+    iter: AsyncIterator[Any] | None = None
+    _iterator: AsyncIterator[Any] | None = None
+
     def __init__(self, iterable: Iterable[Any] | AsyncIterable[Any]) -> None:
         self.iterable = iterable
-        self._iterator: AsyncIterator[Any] | None = None
 
     async def __aenter__(self) -> AsyncIterable[bytes]:
-        if isinstance(self.iterable, AsyncIterable):
+        if self.iter is not None:
+            self._iterator = self.iter
+        elif isinstance(self.iterable, AsyncIterable):
             self._iterator = aiter(self.iterable)
         else:
             self._iterator = run_sync_iterable(self.iterable)
