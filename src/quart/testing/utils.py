@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from werkzeug.datastructures import Authorization, Headers
+from werkzeug.datastructures import FileStorage as WerkzeugFileStorage
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartEncoder, Preamble
 from werkzeug.urls import iri_to_uri
 
@@ -124,8 +125,11 @@ def _encode_multipart(form: Mapping[str, Any], files: Mapping[str, Any]) -> byte
     return b"".join(parts)
 
 
-def _as_file_storage(name: str, value: Any) -> FileStorage:
-    if isinstance(value, FileStorage):
+def _as_file_storage(name: str, value: Any) -> WerkzeugFileStorage:
+    """A file given to the test client as a file storage (ours or werkzeug's, which Flask
+    code and extensions hand over), a ``(stream, filename[, content type])`` tuple, bytes
+    or a stream."""
+    if isinstance(value, WerkzeugFileStorage):
         return value
     if isinstance(value, tuple):
         stream, filename, *rest = value
