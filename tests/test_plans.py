@@ -321,3 +321,57 @@ async def test_app_context_signals_and_subclasses_are_honoured_on_the_quick_path
         await serve_once(plain)
     await serve_once(plain)  # disconnected: nothing more recorded
     assert events == ["push", "pop", "pushed", "popped"]
+
+
+async def test_hooks_added_to_the_registries_directly_apply_to_the_next_request(app) -> None:
+    """Extensions change the hook registries without the decorators (Flask-Caching
+    appends during a request, others use setdefault): plans made before must be
+    forgotten, as the registries are read afresh in Flask and Quart."""
+    calls: list[str] = []
+
+    @app.route("/")
+    async def index() -> str:
+        return "index"
+
+    client = app.test_client()
+    assert (await client.get("/")).status_code == 200  # plans made
+
+    async def after(response):
+        calls.append("after")
+        response.headers["X-After"] = "yes"
+        return response
+
+    async def before() -> None:
+        calls.append("before")
+
+    app.after_request_funcs[None].append(after)
+    app.before_request_funcs.setdefault(None, []).append(before)
+    response = await client.get("/")
+    assert response.headers.get("X-After") == "yes"
+    assert calls == ["before", "after"]
+
+    app.after_request_funcs[None].remove(after)
+    del app.before_request_funcs[None]
+    calls.clear()
+    response = await client.get("/")
+    assert "X-After" not in response.headers
+    assert calls == []
+
+    def teardown(error: BaseException | None) -> None:
+        calls.append("teardown")
+
+    app.teardown_appcontext_funcs.append(teardown)
+    await client.get("/")
+    assert calls == ["teardown"]
+
+
+async def test_watched_registries_behave_as_a_defaultdict_of_lists(app) -> None:
+    registry = app.before_request_funcs
+    assert registry["nobody"] == []  # made on first read, as in a defaultdict
+    registry.update({"bp": [print]})
+    assert registry["bp"] == [print]
+    registry["bp"] += [repr]
+    registry["bp"].insert(0, len)
+    assert registry["bp"] == [len, print, repr]
+    assert registry.pop("bp") == [len, print, repr]
+    assert "bp" not in registry

@@ -8,7 +8,6 @@ import inspect
 import os
 import sys
 import warnings
-from collections import defaultdict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from inspect import isasyncgen, isgenerator
@@ -39,6 +38,7 @@ from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .logging import create_logger
 from .plans import Pipeline, Plan, make_plan, overrides
+from .registries import WatchedList, WatchedRegistry
 from .routing import QuartMap, QuartRule
 from .scaffold import WebsocketScaffold
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -249,13 +249,23 @@ class Quart(WebsocketScaffold, App):
         self.while_serving_gens: list[AsyncGenerator[None, None]] = []
         self._while_serving_funcs: list[WhileServingCallable] = []
         self._serving_gens: list[AsyncGenerator[None, None]] = []  # started, not finished
-        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = defaultdict(
-            list
+        # The hook registries the plans are made from report every change, also one an
+        # extension makes directly rather than through a decorator (see quart.registries).
+        changed = self._registries_changed
+        self.before_request_funcs = WatchedRegistry(changed, self.before_request_funcs)
+        self.after_request_funcs = WatchedRegistry(changed, self.after_request_funcs)
+        self.teardown_request_funcs = WatchedRegistry(changed, self.teardown_request_funcs)
+        self.url_value_preprocessors = WatchedRegistry(changed, self.url_value_preprocessors)
+        self.teardown_appcontext_funcs = WatchedList(changed, self.teardown_appcontext_funcs)
+        self.before_websocket_funcs: dict[str | None, list[BeforeWebsocketCallable]] = (
+            WatchedRegistry(changed)
         )
-        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = defaultdict(
-            list
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = (
+            WatchedRegistry(changed)
         )
-        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = WatchedRegistry(
+            changed
+        )
         self.background_tasks: set[asyncio.Task[None]] = set()
         # The websockets being handled, which the embedded server closes with 1001 (going
         # away) when it shuts down (see serving.close_websockets).
@@ -289,6 +299,9 @@ class Quart(WebsocketScaffold, App):
         self._websocket_plans.clear()
         self._async_error_handlers.clear()
         self._appcontext_teardown = None
+
+    def _registries_changed(self) -> None:
+        self._check_setup_finished("hooks")
 
     @cached_property
     def logger(self) -> logging.Logger:
