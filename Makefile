@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-oldest lint install chromium redis docs clean fuzz soak
+.PHONY: run test test-oldest lint install chromium redis docs clean fuzz soak extension-matrix
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -77,6 +77,11 @@ fuzz: $(STAMP)
 # (tests/reliability/test_soak.py); `make test` runs thirty seconds of it.
 soak: $(STAMP)
 	QUART_SOAK_SECONDS=600 $(PY) -m pytest tests/reliability/test_soak.py --no-cov -q -s
+
+# The extension matrix (tests/extensions) on the published Quart 0.22.0, in an environment of
+# its own (.venv-published-quart), for the comparison in docs/extensions.md.
+extension-matrix: redis
+	python3 tools/extension_matrix.py
 
 clean:
 	rm -rf $(VENV) .coverage build src/*.egg-info
