@@ -13,8 +13,7 @@ import contextvars
 import sys
 import warnings
 from collections import deque
-from collections.abc import Callable
-from functools import partial, wraps
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -82,13 +81,11 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
     _size_limit = sys.maxsize
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass with a ``__call__`` of its own is ``_pushed``: its ``__init__``
-        (ours or its own, which may not call ours) is wrapped once, here, to say so on
-        each instance, so that our own ``__init__`` never has to ask."""
+        """A subclass with a ``__call__`` of its own is ``_pushed``, decided once, here
+        (our ``__init__`` leaves the class's value be)."""
         super().__init_subclass__(**kwargs)
-        if cls.__call__ is not ASGIWebsocketConnection.__call__ and not cls._pushed:
+        if cls.__call__ is not ASGIWebsocketConnection.__call__:
             cls._pushed = True
-            cls.__init__ = _pushed_after(cls.__init__)  # type: ignore[method-assign]
 
     def __init__(self, app: Quart, scope: Scope) -> None:
         self.app = app
@@ -109,7 +106,6 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         self._reading_ahead = False
         self._reading_directly = False
         self._reader_start = None
-        self._pushed = False  # see __init_subclass__
         self._waited = True  # the handler has waited for the client since its last send
         self._handling_task = None
         self._cancelled_handler = False
@@ -429,17 +425,6 @@ class ASGIWebsocketConnection(ReceiveChannel["str | bytes"]):
         )
         data = await response.get_data()
         await send({"type": "websocket.http.response.body", "body": data, "more_body": False})
-
-
-def _pushed_after(init: Callable[..., None]) -> Callable[..., None]:
-    """``init``, then the connection marked ``_pushed`` (see ``__init_subclass__``)."""
-
-    @wraps(init)
-    def __init__(self: ASGIWebsocketConnection, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self._pushed = True
-
-    return __init__
 
 
 def _spec_version(scope: Scope) -> tuple[int, ...]:
