@@ -24,6 +24,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import cached_property
 from werkzeug.utils import redirect as _redirect
 
+from . import globals as _globals
 from . import serving
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .asgi_headers import check_header_names
@@ -33,7 +34,7 @@ from .concurrency import is_async_callable, run_async, run_sync
 from .config import Config
 from .ctx import AppContext, RequestContext, WebsocketContext
 from .debug import traceback_response
-from .globals import _cv_app, _cv_request, _cv_websocket, current_connection_context, request_ctx
+from .globals import current_connection_context, request_ctx
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .logging import create_logger
@@ -83,12 +84,18 @@ from .typing import (
     WhileServingCallable,
 )
 from .wrappers import BaseRequestWebsocket, Request, Response, Websocket
-from .wrappers.response import _STATUS_LINES
+from .wrappers import response as _response_module
 
 if TYPE_CHECKING:
     import logging
 
     from .typing import Scope
+
+# Assigned, not imported: see the note in quart/globals.py.
+_STATUS_LINES = _response_module._STATUS_LINES
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
 
 # Quart's module has this name: asyncio's, or inspect's from Python 3.14 (which deprecated
 # asyncio's).

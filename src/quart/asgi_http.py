@@ -19,16 +19,20 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
 
+from . import globals as _globals
 from .asgi_channel import MessageChannel
 from .asgi_headers import encode_headers
 from .exceptions import ConnectionClosed
-from .globals import _cv_app, _cv_request
 from .wrappers.response import _USE_CONFIG, DataBody, FileBody, IOBody, Response, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Quart
     from .typing import ASGIReceiveCallable, ASGISendCallable, Message, Scope
     from .wrappers import Request
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
 
 
 def split_path(scope: Scope) -> tuple[str, str]:
@@ -123,7 +127,7 @@ class ASGIHTTPConnection(MessageChannel):
             path, root_path = split_path(scope)
         config = self.app.config
         push = None
-        if "http.response.push" in scope.get("extensions", {}):
+        if "http.response.push" in scope.get("extensions", ()):
             push = self._send_push_promise
             self._send = send  # for a subclass that sends the response itself (quart-trio)
         return self.app.request_class(

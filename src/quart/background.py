@@ -22,11 +22,17 @@ from collections.abc import Callable
 from contextvars import Context, ContextVar, copy_context
 from typing import TYPE_CHECKING, Any
 
-from .concurrency import _cv_loop
-from .globals import _cv_app, _cv_request, _cv_websocket
+from . import concurrency
+from . import globals as _globals
 
 if TYPE_CHECKING:
     from .app import Quart
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_loop = concurrency._cv_loop
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
 
 # The framework's own context variables: a task gets a fresh app context and no request.
 _FRAMEWORK_VARS: frozenset[ContextVar[Any]] = frozenset({_cv_app, _cv_request, _cv_websocket})

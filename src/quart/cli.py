@@ -24,13 +24,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 import click
 from click.core import ParameterSource
 
+from . import globals as _globals
 from . import serving
-from .globals import _cv_app
 from .helpers import get_debug_flag, get_load_dotenv
 from .reloader import is_library_file, restart, wait_for_change
 
 if TYPE_CHECKING:
     from .app import Quart
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 F = TypeVar("F", bound=Callable[..., Any])
 

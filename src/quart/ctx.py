@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.utils import cached_property
 
-from .globals import _cv_app, _cv_request, _cv_websocket
+from . import globals as _globals
 from .routing import QuartMap
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from .sessions import SessionMixin
     from .typing import AfterRequestCallable, AfterWebsocketCallable
     from .wrappers import BaseRequestWebsocket, Request, Websocket
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -291,9 +296,10 @@ class _ConnectionContext:
                     exc = sys.exc_info()[1]
                 await self._teardown(exc)
         finally:
-            current = self._cv.get()
+            cv = self._cv
+            current = cv.get()
             token, app_ctx = self._cv_tokens.pop()
-            self._cv.reset(token)
+            cv.reset(token)
             if app_ctx is not None:
                 if quiet or _app_context_pops_quietly(app_ctx):
                     app_ctx._leave()

@@ -19,8 +19,11 @@ from functools import lru_cache
 
 from markupsafe import escape
 
-from .globals import _cv_app
+from . import globals as _globals
 from .wrappers import Response
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 __all__ = ["render_traceback", "traceback_response"]
 

@@ -31,12 +31,16 @@ from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.exceptions import NotFound
 from werkzeug.http import dump_options_header, http_date
 
+from . import globals as _globals
 from .file_threads import call_in_thread
-from .globals import _cv_request, current_app, request_ctx
+from .globals import current_app, request_ctx
 
 if TYPE_CHECKING:
     from .wrappers import Request, Response
     from .wrappers.response import FileBody, ResponseBody
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_request = _globals._cv_request
 
 #: The mimetype of a file whose name says nothing of its type.
 DEFAULT_MIMETYPE = "application/octet-stream"

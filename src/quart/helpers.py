@@ -26,17 +26,11 @@ from werkzeug.exceptions import NotFound, default_exceptions
 from werkzeug.exceptions import abort as werkzeug_abort
 from werkzeug.security import safe_join
 
+from . import globals as _globals
 from .concurrency import run_sync_iterable
 from .file_responses import DEFAULT_MIMETYPE as DEFAULT_MIMETYPE  # Quart's module has it
 from .file_responses import file_response
-from .globals import (
-    _cv_app,
-    _cv_request,
-    _cv_websocket,
-    current_app,
-    current_connection_context,
-    request_ctx,
-)
+from .globals import current_app, current_connection_context, request_ctx
 from .signals import message_flashed
 from .utils import file_path_to_path
 
@@ -46,6 +40,11 @@ if TYPE_CHECKING:
     from .app import Quart
     from .typing import FilePath
     from .wrappers import Response
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
 
 P = ParamSpec("P")
 T = TypeVar("T")

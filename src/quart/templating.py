@@ -10,17 +10,8 @@ from flask.templating import Environment as FlaskEnvironment
 from flask.templating import _default_template_ctx_processor as _flask_default_processor
 from jinja2 import Template
 
-from .globals import (
-    _cv_app,
-    _cv_request,
-    _cv_websocket,
-    current_app,
-    current_connection_context,
-    g,
-    request,
-    session,
-    websocket,
-)
+from . import globals as _globals
+from .globals import current_app, current_connection_context, g, request, session, websocket
 from .helpers import _current_contexts, _in_contexts, get_flashed_messages, url_for
 from .signals import before_render_template, template_rendered
 
@@ -28,6 +19,11 @@ if TYPE_CHECKING:
     from flask.sansio.app import App
 
     from .app import Quart
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
 
 __all__ = [
     "DispatchingJinjaLoader",

@@ -16,12 +16,16 @@ from weakref import WeakKeyDictionary
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 from werkzeug.local import LocalProxy
 
+from .. import globals as _globals
 from ..concurrency import _cv_loop, finish_without_waiting, run_async, wait_for_coroutine
-from ..globals import _cv_request, _no_req_msg
+from ..globals import _no_req_msg
 from ..helpers import _store_flash
 from ..signals import message_flashed
 from ..wrappers import Request
 from ..wrappers.request import _NO_JSON
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_request = _globals._cv_request
 
 P = ParamSpec("P")
 T = TypeVar("T")

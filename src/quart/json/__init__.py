@@ -5,8 +5,12 @@ from __future__ import annotations
 import json as _json
 from typing import IO, TYPE_CHECKING, Any
 
-from ..globals import _cv_app, _no_app_msg, current_app
+from .. import globals as _globals
+from ..globals import _no_app_msg, current_app
 from .provider import DefaultJSONProvider
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 _default = DefaultJSONProvider.default
 

@@ -17,7 +17,7 @@ from json.encoder import encode_basestring_ascii
 from json.scanner import make_scanner
 from typing import Any
 
-from flask.globals import _cv_app as _flask_app_context
+import flask.globals
 from flask.json.tag import (
     JSONTag,
     PassDict,
@@ -46,6 +46,8 @@ __all__ = [
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 _DEFAULT_TAG_KINDS = tuple(TaggedJSONSerializer.default_tags)
+# Assigned, not imported: see the note in quart/globals.py.
+_flask_app_context = flask.globals._cv_app
 
 
 def _not_json(value: Any) -> Any:

@@ -13,7 +13,7 @@ from urllib.request import Request as U2Request
 from werkzeug.datastructures import Authorization, Headers
 from werkzeug.http import dump_cookie
 
-from ..globals import _cv_request
+from .. import globals as _globals
 from ..typing import TestHTTPConnectionProtocol, TestWebsocketConnectionProtocol
 from .connections import TestHTTPConnection, TestWebsocketConnection
 from .utils import (
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from ..sessions import SessionMixin
     from ..typing import HTTPScope, WebsocketScope
     from ..wrappers import Response
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_request = _globals._cv_request
 
 
 class _CookieResponse:

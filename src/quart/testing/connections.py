@@ -262,7 +262,6 @@ class TestWebsocketConnection:
         self._from_app.release()
         await self._to_app.put({"type": "websocket.disconnect", "code": 1000, "reason": ""})
 
-
     async def _next_from_app(self) -> Any:
         assert self._task is not None
         ended = WebsocketDisconnectError(1006, "The app ended the conversation.")

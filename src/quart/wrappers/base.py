@@ -14,8 +14,8 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
+from .. import globals as _globals
 from .. import json
-from ..globals import _cv_app
 from ..shortcuts import trusted_headers
 
 if TYPE_CHECKING:
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from werkzeug.routing import Rule
 
     from ..typing import Scope
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 
 class BaseRequestWebsocket(SansIORequest):

@@ -19,15 +19,18 @@ from werkzeug.exceptions import (
 )
 from werkzeug.utils import cached_property
 
+from .. import globals as _globals
 from ..exceptions import ConnectionClosed
 from ..formparser import FormDataParser
-from ..globals import _cv_app
 from ..shortcuts import Resumed, first_step
 from .base import BaseRequestWebsocket
 
 if TYPE_CHECKING:
     from ..datastructures import FileStorage
     from ..typing import ASGIReceiveCallable, Message, Scope
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 _NO_JSON = object()
 

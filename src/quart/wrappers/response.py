@@ -30,15 +30,18 @@ from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import get_content_type
 
+from .. import globals as _globals
 from .. import json
 from ..concurrency import run_sync, run_sync_iterable
 from ..file_threads import call_in_thread
-from ..globals import _cv_app
 from ..shortcuts import trusted_headers
 
 if TYPE_CHECKING:
     from ..typing import HeadersValue
     from .request import Request
+
+# Assigned, not imported: see the note in quart/globals.py.
+_cv_app = _globals._cv_app
 
 _USE_CONFIG: Any = Ellipsis  # sentinel: take RESPONSE_TIMEOUT from the app's config
 _STATUS_LINES = {code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()}
@@ -330,6 +333,7 @@ class Response(SansIOResponse):
     io_body_class = IOBody
     iterable_body_class = IterableBody
     json_module: Any = json
+    timeout: float | None = _USE_CONFIG  # the app's RESPONSE_TIMEOUT
 
     def __init__(
         self,
@@ -345,7 +349,6 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        self.timeout: float | None = _USE_CONFIG
         self.response: ResponseBody
         if headers is None and content_type is None and (status is None or type(status) is int):
             # The common case, built without werkzeug's per-header validation (the values
