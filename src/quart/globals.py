@@ -8,6 +8,8 @@ _globals._cv_app``), never by ``from .globals import _cv_app``: Python 3.11 comp
 method call on a name bound by an import as an attribute read and a call, as it would
 for a module, and so makes a bound-method object for every ``_cv_app.get()``. That was
 2,000 instructions of a plain request. tests/test_context_variable_calls.py keeps it so.
+(``app.py`` binds ``_STATUS_LINES``, whose ``get`` a view's status code takes, the same
+way.)
 """
 
 from __future__ import annotations
